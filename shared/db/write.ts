@@ -1,0 +1,120 @@
+/**
+ * Write helpers shared by the Worker and the Node CLIs (which reach the same local D1 through
+ * wrangler's platform proxy). D1 allows 100 bound parameters per statement and drizzle does not
+ * split multi-row inserts, so rows go out in chunks of ⌊100 / columns⌋, all in one atomic batch.
+ */
+import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { accounts, scores, signalSnapshots, type Signals } from "./schema";
+
+export type Db = DrizzleD1Database;
+
+export function db(d1: D1Database): Db {
+  return drizzle(d1);
+}
+
+/** D1's limit on bound parameters in one statement. */
+export const D1_MAX_PARAMS = 100;
+
+/** Splits rows so each multi-row insert stays within D1's bound-parameter limit. */
+export function chunkForInsert<T>(rows: T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(D1_MAX_PARAMS / columns));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
+
+export interface AccountWrite {
+  id: string;
+  name?: string | null;
+  arr?: number | null;
+  renewalDate?: string | null;
+  owner?: string | null;
+  features: Signals;
+}
+
+/** Today's date (UTC) as YYYY-MM-DD: the natural key of a signal snapshot. */
+export function today(now = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/**
+ * Statements that upsert accounts (replacing their signals) and record the day's snapshot.
+ * Fields left undefined keep their stored values; idempotent by account id and day.
+ */
+export function upsertAccountStatements(d: Db, rows: AccountWrite[], asOf = today()): BatchItem<"sqlite">[] {
+  const stmts: BatchItem<"sqlite">[] = [];
+  const stamp = new Date().toISOString();
+  for (const chunk of chunkForInsert(rows, 7)) {
+    stmts.push(
+      d
+        .insert(accounts)
+        .values(
+          chunk.map((r) => ({
+            id: r.id,
+            name: r.name ?? null,
+            arr: r.arr ?? null,
+            renewalDate: r.renewalDate ?? null,
+            owner: r.owner ?? null,
+            features: r.features,
+            updatedAt: stamp,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: accounts.id,
+          set: {
+            // Only fields the caller sent replace stored ones: excluded.* is NULL when not sent.
+            name: sql`coalesce(excluded.name, ${accounts.name})`,
+            arr: sql`coalesce(excluded.arr, ${accounts.arr})`,
+            renewalDate: sql`coalesce(excluded.renewal_date, ${accounts.renewalDate})`,
+            owner: sql`coalesce(excluded.owner, ${accounts.owner})`,
+            features: sql`excluded.features`,
+            updatedAt: sql`excluded.updated_at`,
+          },
+        }),
+    );
+  }
+  stmts.push(...snapshotStatements(d, rows.map((r) => r.id), asOf));
+  return stmts;
+}
+
+/** Records (or refreshes) today's snapshot of each account's current signals. */
+export function snapshotStatements(d: Db, ids: string[], asOf = today()): BatchItem<"sqlite">[] {
+  const stmts: BatchItem<"sqlite">[] = [];
+  for (const chunk of chunkForInsert(ids, 1)) {
+    const list = sql.join(chunk.map((id) => sql`${id}`), sql`, `);
+    stmts.push(
+      d.run(sql`INSERT INTO ${signalSnapshots} (account_id, as_of, features)
+        SELECT id, ${asOf}, features FROM ${accounts} WHERE id IN (${list})
+        ON CONFLICT (account_id, as_of) DO UPDATE SET features = excluded.features, recorded_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`),
+    );
+  }
+  return stmts;
+}
+
+export interface ScoreWrite {
+  accountId: string;
+  modelVersion: string;
+  churnProbability: number;
+  riskTier: string;
+  drivers: unknown[];
+  imputed: string[];
+  source: string;
+  runId?: string | null;
+  scoredAt?: string;
+}
+
+/** Statements that append score rows (history is never overwritten). */
+export function insertScoreStatements(d: Db, rows: ScoreWrite[]): BatchItem<"sqlite">[] {
+  const at = new Date().toISOString();
+  return chunkForInsert(rows, 9).map((chunk) =>
+    d.insert(scores).values(chunk.map((r) => ({ ...r, runId: r.runId ?? null, scoredAt: r.scoredAt ?? at }))),
+  );
+}
+
+/** Runs statements in one D1 batch (a single transaction); no-op when there are none. */
+export async function runBatch(d: Db, stmts: BatchItem<"sqlite">[]): Promise<void> {
+  if (stmts.length === 0) return;
+  await d.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+}

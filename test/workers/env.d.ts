@@ -1,0 +1,7 @@
+// Test-only bindings added in vitest.config.ts; everything else comes from `wrangler types`.
+declare namespace Cloudflare {
+  interface Env {
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    TEST_MODEL: string;
+  }
+}

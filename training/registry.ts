@@ -1,0 +1,43 @@
+/**
+ * Publishing model directories written by `npm run train`: to the local stack through the
+ * platform proxy, or to the deployed account through wrangler (--remote).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArtifact } from "../shared/model/artifact";
+import { artifactKey, publishArtifact, type PublishResult } from "../shared/model/store";
+import { sha256Hex } from "../shared/keys";
+import { UsageError } from "./errors";
+import { d1Remote, r2PutRemote } from "./remote";
+
+/** Reads DIR/model.json and the sha256 recorded next to it by the trainer, if any. */
+export function readModelDir(dir: string): { bytes: Uint8Array; file: string; expectedSha256?: string } {
+  const file = path.join(dir, "model.json");
+  if (!existsSync(file)) throw new UsageError("--model", `${file} does not exist; train one with npm run train -- --out ${dir}`);
+  const shaFile = `${file}.sha256`;
+  const expectedSha256 = existsSync(shaFile) ? readFileSync(shaFile, "utf8").trim().split(/\s+/)[0] : undefined;
+  return { bytes: new Uint8Array(readFileSync(file)), file, expectedSha256 };
+}
+
+/** Publishes a model directory to the local stack. */
+export async function publishLocal(env: Env, dir: string, activate: boolean): Promise<PublishResult> {
+  const { bytes, expectedSha256 } = readModelDir(dir);
+  return publishArtifact(env, bytes, { activate, expectedSha256 });
+}
+
+export async function publishRemote(dir: string, activate: boolean): Promise<PublishResult> {
+  const { bytes, file, expectedSha256 } = readModelDir(dir);
+  const sha256 = await sha256Hex(bytes);
+  if (expectedSha256 && expectedSha256 !== sha256) throw new Error(`artifact sha256 ${sha256} does not match ${file}.sha256 (${expectedSha256}); refusing to publish`);
+  const a = parseArtifact(JSON.parse(new TextDecoder().decode(bytes)));
+  const key = artifactKey(a.version);
+  await r2PutRemote(key, file);
+  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  let sql = `INSERT INTO models (version, target, family, r2_key, sha256, size_bytes, metrics, status) VALUES (${q(a.version)}, ${q(a.target)}, ${q(a.model.family)}, ${q(key)}, ${q(sha256)}, ${bytes.byteLength}, ${q(JSON.stringify(a.metrics))}, 'candidate') ON CONFLICT (version) DO NOTHING;`;
+  if (activate) {
+    sql += ` UPDATE models SET status = 'retired' WHERE target = ${q(a.target)} AND status = 'active' AND version <> ${q(a.version)}; UPDATE models SET status = 'active', activated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE version = ${q(a.version)};`;
+  }
+  await d1Remote(sql);
+  return { version: a.version, r2Key: key, sha256, sizeBytes: bytes.byteLength, status: activate ? "active" : "candidate", alreadyPublished: false };
+}
+

@@ -1,0 +1,70 @@
+/**
+ * Demo data and bulk scoring for `npm start`, against the local D1 through the platform proxy:
+ * loads the Telco data set as accounts (ARR = 12 × MonthlyCharges) and scores every account
+ * whose latest score is missing, stale, or from another model version.
+ */
+import { readFileSync } from "node:fs";
+import type { BatchItem } from "drizzle-orm/batch";
+import { csvRecords, parseCsv } from "../shared/csv";
+import type { Signals } from "../shared/db/schema";
+import { type AccountWrite, db, insertScoreStatements, runBatch, type ScoreWrite, upsertAccountStatements } from "../shared/db/write";
+import { isMissing } from "../shared/model/features";
+import type { Scorer } from "../shared/model/scorer";
+
+/** D1 takes at most this many statements per batch comfortably; each batch is one transaction. */
+const STATEMENTS_PER_BATCH = 200;
+
+async function runInBatches(d: ReturnType<typeof db>, stmts: BatchItem<"sqlite">[]): Promise<void> {
+  for (let i = 0; i < stmts.length; i += STATEMENTS_PER_BATCH) await runBatch(d, stmts.slice(i, i + STATEMENTS_PER_BATCH));
+}
+
+/** A CSV cell as a signal: numbers become numbers, blanks become null (missing). */
+export function cellToSignal(cell: string): Signals[string] {
+  if (isMissing(cell)) return null;
+  const t = cell.trim();
+  return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(t) ? Number(t) : t;
+}
+
+export async function accountCount(d1: D1Database): Promise<number> {
+  const row = await d1.prepare("SELECT count(*) AS n FROM accounts").first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Loads the Telco CSV as accounts; the label column stays out of the signals. */
+export async function seedTelcoAccounts(d1: D1Database, file: string): Promise<number> {
+  const records = csvRecords(parseCsv(readFileSync(file, "utf8")));
+  const rows: AccountWrite[] = records.map((r) => {
+    const features: Signals = {};
+    for (const [k, v] of Object.entries(r)) if (k !== "customerID" && k !== "Churn") features[k] = cellToSignal(v);
+    const monthly = Number(r.MonthlyCharges);
+    return { id: r.customerID, name: `Customer ${r.customerID}`, arr: Number.isFinite(monthly) ? Math.round(monthly * 12 * 100) / 100 : null, features };
+  });
+  const d = db(d1);
+  await runInBatches(d, upsertAccountStatements(d, rows));
+  return rows.length;
+}
+
+/** Scores every account without a current score from `scorer`'s model; returns how many. */
+export async function scoreStaleAccounts(d1: D1Database, scorer: Scorer, source = "start"): Promise<{ scored: number; tiers: Record<string, number> }> {
+  const version = scorer.artifact.version;
+  const stale = await d1
+    .prepare(
+      `SELECT a.id, a.features FROM accounts a
+       LEFT JOIN (SELECT account_id, max(id) AS last FROM scores GROUP BY account_id) l ON l.account_id = a.id
+       LEFT JOIN scores s ON s.id = l.last
+       WHERE s.id IS NULL OR s.model_version <> ?1 OR s.scored_at < a.updated_at`,
+    )
+    .bind(version)
+    .all<{ id: string; features: string }>();
+  const at = new Date().toISOString();
+  const tiers: Record<string, number> = { red: 0, yellow: 0, green: 0 };
+  const writes: ScoreWrite[] = stale.results.map((row) => {
+    const s = scorer.score(JSON.parse(row.features) as Signals);
+    tiers[s.riskTier]++;
+    return { accountId: row.id, modelVersion: version, churnProbability: s.churnProbability, riskTier: s.riskTier, drivers: s.drivers, imputed: s.imputed, source, scoredAt: at };
+  });
+  const d = db(d1);
+  await runInBatches(d, insertScoreStatements(d, writes));
+  return { scored: writes.length, tiers };
+}
+

@@ -1,0 +1,87 @@
+/**
+ * Request and response shapes shared by several routes. Storage shapes come from the drizzle
+ * tables (drizzle-zod); the OpenAPI document is generated from these Zod schemas.
+ */
+import { createSelectSchema } from "drizzle-zod";
+import { z } from "zod";
+import { accounts } from "../../shared/db/schema";
+
+export const AccountId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 characters of letters, digits and . _ : @ -")
+  .describe("Your account id, as in your CRM");
+
+/** A signal value: number, string or boolean; null means missing (the model imputes it). */
+export const SignalValue = z.union([z.number(), z.string().max(1000), z.boolean(), z.null()]);
+
+export const Features = z
+  .record(z.string().min(1).max(200), SignalValue)
+  .describe("Signals keyed by your own column names, e.g. {\"tenure\": 2, \"Contract\": \"Month-to-month\"}");
+
+export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD").refine((s) => !Number.isNaN(Date.parse(s)), "is not a real date");
+
+export const Driver = z.object({
+  feature: z.string().describe("Your column name"),
+  value: SignalValue.optional(),
+  contribution: z.number().describe("Signed contribution to the churn log-odds (exact SHAP); positive raises risk"),
+  effect: z.enum(["raises risk", "lowers risk"]),
+  phrase: z.string(),
+});
+
+export const RiskTier = z.enum(["red", "yellow", "green"]);
+
+export const ScoreResult = z.object({
+  churnProbability: z.number().min(0).max(1),
+  riskTier: RiskTier,
+  drivers: z.array(Driver),
+  modelVersion: z.string(),
+  imputed: z.array(z.string()).describe("Features that were missing or null and were imputed"),
+  unseenLevels: z.array(z.string()).describe("Categorical features whose value the model never saw in training"),
+  baseValue: z.number().describe("SHAP base value: log-odds at the training mean"),
+  accountId: z.string().optional(),
+  scoredAt: z.string(),
+});
+
+const accountRow = createSelectSchema(accounts);
+
+export const StoredScore = z.object({
+  churnProbability: z.number(),
+  riskTier: z.string(),
+  drivers: z.array(z.unknown()),
+  imputed: z.array(z.string()),
+  modelVersion: z.string(),
+  scoredAt: z.string(),
+  source: z.string(),
+});
+
+export const Account = accountRow
+  .pick({ id: true, name: true, arr: true, renewalDate: true, owner: true, createdAt: true, updatedAt: true })
+  .extend({ features: Features, score: StoredScore.nullable().describe("The latest score, or null before the first scoring") });
+
+export const ProblemDetails = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  errors: z.array(z.object({ field: z.string(), detail: z.string() })).optional(),
+});
+
+/** OpenAPI responses for the problems a route can answer with. */
+export function problems(...statuses: number[]) {
+  const text: Record<number, string> = {
+    400: "Malformed JSON",
+    401: "Missing or invalid API key",
+    403: "The key lacks the scope",
+    404: "Not found",
+    413: "Body over 1 MB",
+    415: "Body is not JSON",
+    422: "Invalid fields, listed in errors[]",
+    503: "No active model",
+  };
+  return Object.fromEntries(
+    statuses.map((s) => [String(s), { description: text[s] ?? "Problem", content: { "application/problem+json": { schema: ProblemDetails } } }]),
+  );
+}
+
+export const bearer = [{ bearer: [] as string[] }];

@@ -1,0 +1,66 @@
+/**
+ * The active model, per isolate: its D1 pointer is re-read at most every few seconds, and its
+ * artifact is fetched from R2 once per version, checked against the registered sha256 and kept.
+ * An artifact that fails the check is refused and the previously loaded model keeps serving.
+ */
+import { Scorer } from "../shared/model/scorer";
+import { activeModelRow, fetchArtifact } from "../shared/model/store";
+import { Problem } from "./api/problem";
+
+interface Slot {
+  scorer?: Scorer;
+  pointerCheckedAt: number;
+  refused: Set<string>;
+  loading?: Promise<Scorer | undefined>;
+}
+
+const slots = new Map<string, Slot>();
+
+/** Milliseconds the last R2 load took, for the cold-start figure in the benchmarks. */
+export let lastLoadMs = 0;
+
+/** Drops the cached pointer so the next call re-reads D1 (after an activation). */
+export function invalidateActiveModel(target = "churn"): void {
+  const slot = slots.get(target);
+  if (slot) slot.pointerCheckedAt = 0;
+}
+
+async function refresh(env: Env, slot: Slot, target: string): Promise<Scorer | undefined> {
+  const row = await activeModelRow(env.DB, target);
+  slot.pointerCheckedAt = Date.now();
+  if (!row || row.version === slot.scorer?.artifact.version || slot.refused.has(`${row.version}:${row.sha256}`)) return slot.scorer;
+  const started = Date.now();
+  try {
+    const artifact = await fetchArtifact(env, row);
+    slot.scorer = new Scorer(artifact);
+    lastLoadMs = Date.now() - started;
+  } catch (err) {
+    slot.refused.add(`${row.version}:${row.sha256}`);
+    console.error(`refusing model ${row.version}; ${slot.scorer ? `still serving ${slot.scorer.artifact.version}` : "no model to serve"}:`, err);
+  }
+  return slot.scorer;
+}
+
+/** The scorer to use now, or undefined when no model was ever usable. */
+export async function activeScorer(env: Env, target = "churn"): Promise<Scorer | undefined> {
+  let slot = slots.get(target);
+  if (!slot) {
+    slot = { pointerCheckedAt: 0, refused: new Set() };
+    slots.set(target, slot);
+  }
+  const ttl = Number(env.MODEL_POINTER_TTL_MS ?? 5000);
+  if (slot.scorer && Date.now() - slot.pointerCheckedAt < ttl) return slot.scorer;
+  slot.loading ??= refresh(env, slot, target).finally(() => {
+    slot.loading = undefined;
+  });
+  return slot.loading;
+}
+
+/** Like `activeScorer`, but a 503 problem when there is no model yet. */
+export async function requireScorer(env: Env, target = "churn"): Promise<Scorer> {
+  const scorer = await activeScorer(env, target);
+  if (!scorer) {
+    throw new Problem(503, "no-active-model", "No model is active yet. Train one with `npm run train` and publish it with `npm run publish-model -- --activate`.");
+  }
+  return scorer;
+}
