@@ -18,9 +18,15 @@ export interface FitOptions {
   seed: number;
   /** Share of the training rows held back to decide when to stop; 0 trains for `epochs`. */
   validationFraction: number;
-  /** Stop after this many epochs without the validation loss improving by `minDelta`. */
+  /**
+   * After this many epochs without the validation loss improving by `minDelta`, go back to the
+   * best weights and continue with the learning rate times `lrFactor`; after `lrReductions`
+   * such steps, stop. Small final steps settle Adam near the optimum instead of jittering.
+   */
   patience: number;
   minDelta: number;
+  lrFactor: number;
+  lrReductions: number;
   /** Called after every epoch, e.g. to print progress. */
   onEpoch?: (epoch: number, validationLoss: number | null) => void;
 }
@@ -33,8 +39,10 @@ export const DEFAULT_FIT_OPTIONS: FitOptions = {
   l2: 1e-4,
   seed: 42,
   validationFraction: 0.1,
-  patience: 10,
+  patience: 5,
   minDelta: 1e-5,
+  lrFactor: 0.25,
+  lrReductions: 3,
 };
 
 export interface FitResult {
@@ -112,7 +120,9 @@ export async function fitLogistic(
   // Zero start: the loss is convex, so the seed only matters for batch order and the slice.
   const w = tf.variable(tf.zeros([cols, 1]), true, "weights");
   const b = tf.variable(tf.zeros([1]), true, "intercept");
-  const optimizer = tf.train.adam(o.learningRate);
+  let learningRate = o.learningRate;
+  let optimizer = tf.train.adam(learningRate);
+  let reductions = 0;
   const random = mulberry32(o.seed);
   const order = Int32Array.from(fitRows.keys());
 
@@ -124,6 +134,12 @@ export async function fitLogistic(
   let bestW = w.dataSync().slice();
   let bestB = b.dataSync()[0];
   let epoch = 0;
+  let plateau = 0;
+  const restore = () =>
+    tf.tidy(() => {
+      w.assign(tf.tensor2d(bestW, [cols, 1]));
+      b.assign(tf.tensor1d([bestB]));
+    });
   try {
     while (epoch < o.epochs) {
       epoch++;
@@ -145,18 +161,26 @@ export async function fitLogistic(
       });
       const validationLoss = xValid && yValid ? meanLoss(xValid, yValid) : null;
       o.onEpoch?.(epoch, validationLoss);
-      if (validationLoss === null) continue;
-      if (validationLoss < best - o.minDelta) {
-        best = validationLoss;
+      // Without a validation slice, watch the training objective: the fit is convex, so its
+      // plateau is the optimum.
+      const monitored = validationLoss ?? meanLoss(xFit, yFit) + o.l2 * tf.tidy(() => w.square().sum().dataSync()[0]);
+      if (monitored < best - o.minDelta) {
+        best = monitored;
         bestEpoch = epoch;
         bestW = w.dataSync().slice();
         bestB = b.dataSync()[0];
-      } else if (epoch - bestEpoch >= o.patience) break;
+        plateau = 0;
+      } else if (++plateau >= o.patience) {
+        if (reductions++ >= o.lrReductions) break;
+        // Restart from the best point with a smaller step; Adam's moments start afresh.
+        restore();
+        optimizer.dispose();
+        learningRate *= o.lrFactor;
+        optimizer = tf.train.adam(learningRate);
+        plateau = 0;
+      }
     }
-    if (xValid) {
-      w.assign(tf.tensor2d(bestW, [cols, 1]));
-      b.assign(tf.tensor1d([bestB]));
-    } else bestEpoch = epoch;
+    restore();
     const trainLoss = meanLoss(xFit, yFit);
     return {
       intercept: b.dataSync()[0],

@@ -3,7 +3,7 @@
  * wrangler's platform proxy). D1 allows 100 bound parameters per statement and drizzle does not
  * split multi-row inserts, so rows go out in chunks of ⌊100 / columns⌋, all in one atomic batch.
  */
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { accounts, scores, signalSnapshots, type Signals } from "./schema";
@@ -17,9 +17,12 @@ export function db(d1: D1Database): Db {
 /** D1's limit on bound parameters in one statement. */
 export const D1_MAX_PARAMS = 100;
 
-/** Splits rows so each multi-row insert stays within D1's bound-parameter limit. */
-export function chunkForInsert<T>(rows: T[], columns: number): T[][] {
-  const size = Math.max(1, Math.floor(D1_MAX_PARAMS / columns));
+/**
+ * Splits rows so each multi-row statement stays within D1's bound-parameter limit, leaving room
+ * for `reserved` parameters the statement binds once (e.g. a date shared by every row).
+ */
+export function chunkForInsert<T>(rows: T[], columns: number, reserved = 0): T[][] {
+  const size = Math.max(1, Math.floor((D1_MAX_PARAMS - reserved) / columns));
   const chunks: T[][] = [];
   for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
   return chunks;
@@ -82,12 +85,20 @@ export function upsertAccountStatements(d: Db, rows: AccountWrite[], asOf = toda
 /** Records (or refreshes) today's snapshot of each account's current signals. */
 export function snapshotStatements(d: Db, ids: string[], asOf = today()): BatchItem<"sqlite">[] {
   const stmts: BatchItem<"sqlite">[] = [];
-  for (const chunk of chunkForInsert(ids, 1)) {
-    const list = sql.join(chunk.map((id) => sql`${id}`), sql`, `);
+  for (const chunk of chunkForInsert(ids, 1, 1)) {
     stmts.push(
-      d.run(sql`INSERT INTO ${signalSnapshots} (account_id, as_of, features)
-        SELECT id, ${asOf}, features FROM ${accounts} WHERE id IN (${list})
-        ON CONFLICT (account_id, as_of) DO UPDATE SET features = excluded.features, recorded_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`),
+      d
+        .insert(signalSnapshots)
+        .select(
+          d
+            .select({ accountId: accounts.id, asOf: sql`${asOf}`.as("as_of"), features: accounts.features, recordedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`.as("recorded_at") })
+            .from(accounts)
+            .where(inArray(accounts.id, chunk)),
+        )
+        .onConflictDoUpdate({
+          target: [signalSnapshots.accountId, signalSnapshots.asOf],
+          set: { features: sql`excluded.features`, recordedAt: sql`excluded.recorded_at` },
+        }),
     );
   }
   return stmts;

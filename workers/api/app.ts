@@ -2,8 +2,9 @@
  * The HTTP API: Hono with chanfana, OpenAPI 3.1 at `/openapi.json`, docs at `/docs`.
  * Every route under /v1 needs a bearer key with the route's scope; every error is problem+json.
  */
-import { fromHono } from "chanfana";
-import { Hono } from "hono";
+import { fromHono, type OpenAPIRoute } from "chanfana";
+import { type Context, Hono } from "hono";
+import type { ApiScope } from "../../shared/db/schema";
 import { type AppEnv, requireScope } from "./auth";
 import { jsonBody } from "./body";
 import { Problem, problemResponse, toProblem } from "./problem";
@@ -36,11 +37,18 @@ export function createApp() {
   openapi.registry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "A Foresight API key" });
 
   openapi.get("/healthz", Health);
-  openapi.post("/v1/score", requireScope("score"), ScoreRoute);
-  openapi.post("/v1/accounts/batch", requireScope("ingest"), BatchAccounts);
-  openapi.put("/v1/accounts/:id", requireScope("ingest"), PutAccount);
-  openapi.patch("/v1/accounts/:id", requireScope("ingest"), PatchAccount);
-  openapi.get("/v1/accounts/:id", requireScope("score", "ingest"), GetAccount);
-  openapi.post("/v1/outcomes", requireScope("ingest"), RecordOutcomes);
+  // Each /v1 route with the scopes it needs; the scope check runs before the route's handler.
+  const routes: [method: "get" | "post" | "put" | "patch", path: string, route: typeof OpenAPIRoute<[Context<AppEnv>]>, scopes: ApiScope[]][] = [
+    ["post", "/v1/score", ScoreRoute, ["score"]],
+    ["post", "/v1/accounts/batch", BatchAccounts, ["ingest"]],
+    ["put", "/v1/accounts/:id", PutAccount, ["ingest"]],
+    ["patch", "/v1/accounts/:id", PatchAccount, ["ingest"]],
+    ["get", "/v1/accounts/:id", GetAccount, ["score", "ingest"]],
+    ["post", "/v1/outcomes", RecordOutcomes, ["ingest"]],
+  ];
+  for (const [method, path, route, scopes] of routes) {
+    app.on(method.toUpperCase(), path, requireScope(...scopes));
+    openapi[method](path, route);
+  }
   return app;
 }

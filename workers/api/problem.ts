@@ -62,7 +62,8 @@ export function problemResponse(p: Problem, instance?: string, requestId?: strin
 export function fieldPath(path: readonly PropertyKey[]): string {
   const parts = path[0] === "body" || path[0] === "query" || path[0] === "params" ? path.slice(path[0] === "body" ? 1 : 0) : path;
   let out = "";
-  for (const p of parts) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  // chanfana hands Zod paths over as strings, so array indices arrive as "3".
+  for (const p of parts) out += typeof p === "number" || /^\d+$/.test(String(p)) ? `[${String(p)}]` : out ? `.${String(p)}` : String(p);
   return out || "body";
 }
 
