@@ -32,10 +32,10 @@ export default defineConfig(async () => {
           },
         },
         {
-          // Training, evaluation and the CLIs in Node.
+          // Training, evaluation, the CLIs and the end-to-end start, in Node.
           test: {
-            name: "training",
-            include: ["test/training/**/*.test.ts"],
+            name: "node",
+            include: ["test/training/**/*.test.ts", "test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 120_000,

@@ -69,14 +69,18 @@ export function listColumns(header: string[]): string {
 
 /**
  * Reads the label column as 0/1: a row is positive when its label equals `positive`
- * (trimmed, case-insensitive), negative for any other value, and dropped (and counted) when the
- * label is missing. Throws a UsageError naming `--label` or `--positive` when the column does
- * not exist or the positive value never occurs.
+ * (trimmed, case-insensitive; numerically for numbers, so 1 matches 1.0), negative for any
+ * other value, and dropped (and counted) when the label is missing. Throws a UsageError
+ * naming `--label` or `--positive` when the column does not exist or the positive value never
+ * occurs.
  */
 export function parseLabels(csv: Csv, column: string, positive: string): Labels {
   const j = csv.header.indexOf(column);
   if (j < 0) throw new UsageError("--label", `no column named "${column}"; the CSV's columns are: ${listColumns(csv.header)}`);
   const want = positive.trim().toLowerCase();
+  // "1" should match "1.0" in a numeric label column; text compares case-insensitively.
+  const wantNumber = /^[-+]?(\d+\.?\d*|\.\d+)$/.test(want) ? Number(want) : NaN;
+  const isPositive = (value: string) => value.toLowerCase() === want || (!Number.isNaN(wantNumber) && Number(value) === wantNumber);
   const rows: number[] = [];
   const y: number[] = [];
   const counts = new Map<string, number>();
@@ -90,7 +94,7 @@ export function parseLabels(csv: Csv, column: string, positive: string): Labels 
     const value = raw.trim();
     counts.set(value, (counts.get(value) ?? 0) + 1);
     rows.push(i);
-    y.push(value.toLowerCase() === want ? 1 : 0);
+    y.push(isPositive(value) ? 1 : 0);
   }
   const values = [...counts].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count);
   const seen = values.slice(0, 10).map((v) => `${v.value} (${v.count})`).join(", ") + (values.length > 10 ? ", ..." : "");

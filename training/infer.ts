@@ -206,7 +206,9 @@ function inferColumn(name: string, values: string[], options: InferOptions): Dec
   }
   const left = distinct - kept.length;
   return {
-    feature: { name, kind: "categorical", levels: kept.map(([v]) => v) },
+    // A missing value encodes as each level's share of the present rows, i.e. the average account:
+    // its SHAP contribution is then zero instead of the "rare level" effect of all zeros.
+    feature: { name, kind: "categorical", levels: kept.map(([v]) => v), fill: kept.map(([, c]) => c / present.length) },
     report: report(
       "categorical",
       `${kept.length} levels (${kept.slice(0, 4).map(([v]) => v).join(", ")}${kept.length > 4 ? ", ..." : ""})${left ? `, ${left} rare value${left === 1 ? "" : "s"} (${pct(1 - coverage)} of rows) encode as none` : ""}${missingNote}`,
@@ -236,12 +238,21 @@ function numeric(name: string, numbers: number[], unreadable: number, missing: n
   const sorted = Float64Array.from(numbers).sort();
   const fill = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   const gaps = missing + unreadable;
+  // Non-negative counts and amounts (tenure, logins, spend) usually act with diminishing
+  // returns; a log1p companion column lets a linear model bend, and SHAP still sums exactly.
+  const log = sorted[0] >= 0 && distinct > 2 ? meanStd(numbers.map((v) => Math.log1p(v))) : undefined;
   const detail =
-    `mean ${round(mean)}, sd ${round(std)}` +
+    `mean ${round(mean)}, sd ${round(std)}${log ? " (+ log1p)" : ""}` +
     (missing ? `; ${missing} missing (${pct(missing / total)})` : "") +
     (unreadable ? `; ${unreadable} unreadable` : "") +
     (gaps ? `, filled with median ${round(fill)}` : "");
-  return { feature: { name, kind: "numeric", mean, std, fill }, report: { name, kind: "numeric", missing, distinct, detail } };
+  return { feature: { name, kind: "numeric", mean, std, fill, ...(log ? { log } : {}) }, report: { name, kind: "numeric", missing, distinct, detail } };
+}
+
+function meanStd(values: number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, v) => a + v, 0) / values.length;
+  const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+  return { mean, std: std > 1e-12 ? std : 1 };
 }
 
 function round(v: number): string {

@@ -118,8 +118,8 @@ export async function fitLogistic(
   const xValid = validRows.length ? toTensor2d(x, validRows, cols) : null;
   const yValid = validRows.length ? labelTensor(y, validRows) : null;
   // Zero start: the loss is convex, so the seed only matters for batch order and the slice.
-  const w = tf.variable(tf.zeros([cols, 1]), true, "weights");
-  const b = tf.variable(tf.zeros([1]), true, "intercept");
+  const w = tf.tidy(() => tf.variable(tf.zeros([cols, 1])));
+  const b = tf.tidy(() => tf.variable(tf.zeros([1])));
   let learningRate = o.learningRate;
   let optimizer = tf.train.adam(learningRate);
   let reductions = 0;

@@ -59,6 +59,12 @@ export function formatTable(header: string[], rows: string[][], right: boolean[]
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].map((l) => `  ${l}`).join("\n");
 }
 
+/** `key  value` lines with the keys padded to one width. */
+export function formatPairs(pairs: [string, string][]): string {
+  const w = Math.max(...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n");
+}
+
 /** A percentage with one decimal, or `n/a`. */
 export function percent(v: number | null | undefined): string {
   return v === null || v === undefined || Number.isNaN(v) ? "n/a" : `${(v * 100).toFixed(1)}%`;

@@ -3,7 +3,7 @@
  * edge scorer needs (feature spec with encoders, weights, tier thresholds) plus the metrics and
  * provenance a data scientist needs to trust it. `parseArtifact` refuses anything else.
  */
-import type { FeatureSpec } from "./features";
+import { type FeatureSpec, width as featureWidth } from "./features";
 
 export const MODEL_FORMAT = "foresight-model";
 export const MODEL_FORMAT_VERSION = 1;
@@ -40,7 +40,7 @@ export interface ModelArtifact {
   baseline: number[];
   model: ModelParams;
   tiers: TierThresholds;
-  metrics: Record<string, number | string | null | Record<string, unknown> | unknown[]>;
+  metrics: Record<string, number | string | boolean | null | Record<string, unknown> | unknown[]>;
   training: {
     dataSha256: string;
     dataFile: string;
@@ -60,7 +60,7 @@ export function parseArtifact(json: unknown): ModelArtifact {
   if (a.formatVersion !== MODEL_FORMAT_VERSION) throw new Error(`unsupported model format version ${a.formatVersion}; this build reads ${MODEL_FORMAT_VERSION}`);
   if (typeof a.version !== "string" || !/^[A-Za-z0-9._-]{1,100}$/.test(a.version)) throw new Error("model artifact has no valid version");
   if (!Array.isArray(a.features) || a.features.length === 0) throw new Error("model artifact has no features");
-  const width = a.features.reduce((n, f) => n + (f.kind === "categorical" ? f.levels.length : 1), 0);
+  const width = a.features.reduce((n, f) => n + featureWidth(f), 0);
   if (!a.model || a.model.family !== "logistic") throw new Error(`unknown model family ${JSON.stringify(a.model?.family)}`);
   if (!Array.isArray(a.model.weights) || a.model.weights.length !== width) throw new Error(`model has ${a.model.weights?.length} weights for ${width} encoded columns`);
   if (!Array.isArray(a.baseline) || a.baseline.length !== width) throw new Error("model baseline does not match its features");

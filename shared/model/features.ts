@@ -12,6 +12,8 @@ export interface NumericFeature {
   std: number;
   /** Raw value used when the signal is missing (the training median). */
   fill: number;
+  /** When present, a second input log1p(max(x, 0)), standardised: lets a linear model bend. */
+  log?: { mean: number; std: number };
 }
 
 /** A two-valued column such as Yes/No, true/false or 0/1, encoded as 0 or 1. */
@@ -25,11 +27,15 @@ export interface BooleanFeature {
   fill: number;
 }
 
-/** A categorical column, one-hot encoded; a missing or unseen level encodes as all zeros. */
+/**
+ * A categorical column, one-hot encoded. An unseen (or rare, dropped) level encodes as all zeros;
+ * a missing value encodes as `fill`, each level's share in training, so it moves no score.
+ */
 export interface CategoricalFeature {
   name: string;
   kind: "categorical";
   levels: string[];
+  fill?: number[];
 }
 
 export type FeatureSpec = NumericFeature | BooleanFeature | CategoricalFeature;
@@ -37,7 +43,8 @@ export type FeatureSpec = NumericFeature | BooleanFeature | CategoricalFeature;
 /** A raw signal value: what a CSV cell or a JSON field may hold. */
 export type RawValue = number | string | boolean | null | undefined;
 
-const MISSING_STRINGS = new Set(["", "na", "n/a", "nan", "null", "none", "?", "-"]);
+// "None" and "-" are left out on purpose: they are real categories in many CRMs ("Plan: None").
+const MISSING_STRINGS = new Set(["", "na", "n/a", "nan", "null", "?"]);
 
 /** True for a value that means "no data" (blank CSV cells, null, "NA", ...). */
 export function isMissing(value: RawValue): boolean {
@@ -49,7 +56,8 @@ export function isMissing(value: RawValue): boolean {
 
 /** The number of model inputs a feature occupies. */
 export function width(f: FeatureSpec): number {
-  return f.kind === "categorical" ? f.levels.length : 1;
+  if (f.kind === "categorical") return f.levels.length;
+  return f.kind === "numeric" && f.log ? 2 : 1;
 }
 
 /** Names of the encoded columns, e.g. `tenure`, `Contract=Month-to-month`. */
@@ -58,6 +66,7 @@ export function encodedNames(spec: FeatureSpec[]): string[] {
   for (const f of spec) {
     if (f.kind === "categorical") for (const level of f.levels) names.push(`${f.name}=${level}`);
     else names.push(f.name);
+    if (f.kind === "numeric" && f.log) names.push(`log1p(${f.name})`);
   }
   return names;
 }
@@ -119,6 +128,7 @@ export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, ou
         v = f.fill;
       }
       out[j++] = (v - f.mean) / f.std;
+      if (f.log) out[j++] = (Math.log1p(Math.max(v, 0)) - f.log.mean) / f.log.std;
     } else if (f.kind === "boolean") {
       let v = missing ? NaN : toBoolean(f, value);
       if (Number.isNaN(v)) {
@@ -129,7 +139,7 @@ export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, ou
     } else {
       const level = missing ? -1 : f.levels.indexOf(String(value).trim());
       if (missing) imputed.push(f.name);
-      for (let k = 0; k < f.levels.length; k++) out[j + k] = k === level ? 1 : 0;
+      for (let k = 0; k < f.levels.length; k++) out[j + k] = missing && f.fill ? f.fill[k] : k === level ? 1 : 0;
       j += f.levels.length;
     }
   }

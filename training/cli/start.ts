@@ -11,7 +11,7 @@ import path from "node:path";
 import { Scorer } from "../../shared/model/scorer";
 import { activeModelRow, fetchArtifact } from "../../shared/model/store";
 import { createLocalKey } from "../keys";
-import { openLocalPlatform } from "../platform";
+import { localStateDir, openLocalPlatform } from "../platform";
 import { publishLocal } from "../registry";
 import { accountCount, scoreStaleAccounts, seedTelcoAccounts } from "../seed";
 import { train } from "../train";
@@ -20,12 +20,13 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 const TELCO = path.join(root, "training/data/telco.csv");
 const PORT = Number(process.env.PORT ?? 8787);
 const HOST = "127.0.0.1";
+const WRANGLER = path.join(root, "node_modules/.bin/wrangler");
 
 const step = (text: string) => console.log(`\x1b[36m›\x1b[0m ${text}`);
 
 async function prepare(): Promise<string> {
   step("applying D1 migrations to the local database");
-  execFileSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CI: "true" } });
+  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", localStateDir()], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CI: "true" } });
 
   const platform = await openLocalPlatform();
   try {
@@ -41,7 +42,9 @@ async function prepare(): Promise<string> {
       step("no active model: training one on the Telco data");
       const out = path.join(root, ".foresight/models/telco");
       mkdirSync(out, { recursive: true });
-      await train({ data: TELCO, label: "Churn", positive: "Yes", id: "customerID", arr: "MonthlyCharges", out });
+      const { summary } = await train({ data: TELCO, label: "Churn", positive: "Yes", id: "customerID", arr: "MonthlyCharges", out });
+      const h = summary.holdout;
+      console.log(`  hold-out ROC-AUC ${h.auc.toFixed(3)}, PR-AUC ${h.prAuc.toFixed(3)}, Brier ${h.brier.toFixed(3)}; refit on all ${summary.rows} rows (full report: npm run train -- --data training/data/telco.csv --label Churn --positive Yes --id customerID --out DIR)`);
       const published = await publishLocal(env, out, true);
       console.log(`  published and activated ${published.version} (r2://foresight-models/${published.r2Key})`);
       active = await activeModelRow(env.DB);
@@ -94,7 +97,7 @@ async function waitForHealth(timeoutMs: number): Promise<boolean> {
 
 const key = await prepare();
 step(`starting wrangler dev on http://${HOST}:${PORT}`);
-const server = spawn("npx", ["wrangler", "dev", "--ip", HOST, "--port", String(PORT), "--show-interactive-dev-session=false"], {
+const server = spawn(WRANGLER, ["dev", "--ip", HOST, "--port", String(PORT), "--persist-to", localStateDir(), "--show-interactive-dev-session=false"], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
 });
