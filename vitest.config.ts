@@ -20,6 +20,8 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   // A real model trained on Telco by `npm run train` (see test/fixtures/README.md).
                   TEST_MODEL: readFileSync(path.join(root, "test/fixtures/telco-model/model.json"), "utf8"),
+                  // A model trained the same way on a CSV with entirely different columns.
+                  TEST_SAAS_MODEL: readFileSync(path.join(root, "test/fixtures/saas-model/model.json"), "utf8"),
                   MODEL_POINTER_TTL_MS: "0",
                 },
               },

@@ -196,23 +196,37 @@ function inferColumn(name: string, values: string[], options: InferOptions): Dec
     return exclude(`free text or high cardinality: ${distinct} distinct values in ${present.length} rows`);
   }
 
-  const minCount = Math.max(2, Math.ceil(minLevelShare * present.length));
-  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // In a text column, placeholder words such as "NA" are often real values ("NA" = North America)
+  // and otherwise mark missingness worth learning from, so only blank cells count as missing here.
+  const levelCounts = new Map<string, number>();
+  let blanks = 0;
+  for (const v of values) {
+    const t = v.trim();
+    if (t === "") blanks++;
+    else levelCounts.set(t, (levelCounts.get(t) ?? 0) + 1);
+  }
+  const filled = values.length - blanks;
+  const minCount = Math.max(2, Math.ceil(minLevelShare * filled));
+  const ranked = [...levelCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const kept = ranked.filter(([, c]) => c >= minCount).slice(0, maxLevels);
-  const coverage = kept.reduce((n, [, c]) => n + c, 0) / present.length;
+  const coverage = kept.reduce((n, [, c]) => n + c, 0) / filled;
   if (kept.length === 0) return exclude(`high cardinality: no value occurs in ${minCount} or more rows`);
   if (coverage < 0.5) {
     return exclude(`high cardinality: ${distinct} distinct values; the ${kept.length} most common cover only ${pct(coverage)} of rows`);
   }
-  const left = distinct - kept.length;
+  const left = levelCounts.size - kept.length;
+  const blankNote = blanks ? `; ${blanks} blank (${pct(blanks / values.length)})` : "";
   return {
-    // A missing value encodes as each level's share of the present rows, i.e. the average account:
+    // A missing value encodes as each level's share of the filled rows, i.e. the average account:
     // its SHAP contribution is then zero instead of the "rare level" effect of all zeros.
-    feature: { name, kind: "categorical", levels: kept.map(([v]) => v), fill: kept.map(([, c]) => c / present.length) },
-    report: report(
-      "categorical",
-      `${kept.length} levels (${kept.slice(0, 4).map(([v]) => v).join(", ")}${kept.length > 4 ? ", ..." : ""})${left ? `, ${left} rare value${left === 1 ? "" : "s"} (${pct(1 - coverage)} of rows) encode as none` : ""}${missingNote}`,
-    ),
+    feature: { name, kind: "categorical", levels: kept.map(([v]) => v), fill: kept.map(([, c]) => c / filled) },
+    report: {
+      name,
+      kind: "categorical",
+      missing: blanks,
+      distinct: levelCounts.size,
+      detail: `${kept.length} levels (${kept.slice(0, 4).map(([v]) => v).join(", ")}${kept.length > 4 ? ", ..." : ""})${left ? `, ${left} rare value${left === 1 ? "" : "s"} (${pct(1 - coverage)} of rows) encode as none` : ""}${blankNote}`,
+    },
   };
 }
 

@@ -137,9 +137,11 @@ export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, ou
       }
       out[j++] = v;
     } else {
-      const level = missing ? -1 : f.levels.indexOf(String(value).trim());
-      if (missing) imputed.push(f.name);
-      for (let k = 0; k < f.levels.length; k++) out[j + k] = missing && f.fill ? f.fill[k] : k === level ? 1 : 0;
+      // A known level wins over the missing-word check, so a level spelled "NA" stays a level.
+      const level = value === null || value === undefined ? -1 : f.levels.indexOf(String(value).trim());
+      const absent = level < 0 && missing;
+      if (absent) imputed.push(f.name);
+      for (let k = 0; k < f.levels.length; k++) out[j + k] = absent && f.fill ? f.fill[k] : k === level ? 1 : 0;
       j += f.levels.length;
     }
   }
@@ -192,7 +194,7 @@ export function unseenLevels(spec: FeatureSpec[], features: Record<string, unkno
   const unseen: string[] = [];
   for (const f of spec) {
     const v = features[f.name];
-    if (f.kind === "categorical" && !isMissing(v as RawValue) && !f.levels.includes(String(v).trim())) unseen.push(f.name);
+    if (f.kind === "categorical" && v !== null && v !== undefined && !f.levels.includes(String(v).trim()) && !isMissing(v as RawValue)) unseen.push(f.name);
   }
   return unseen;
 }

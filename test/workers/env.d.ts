@@ -3,5 +3,6 @@ declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_MODEL: string;
+    TEST_SAAS_MODEL: string;
   }
 }
