@@ -96,9 +96,11 @@ describe("type inference on an unfamiliar CSV", () => {
     expect([...f.keys()].sort()).toEqual(["active", "health", "plan", "region", "seats"]);
   });
 
-  it("counts NA, ?, null and blank cells as missing", () => {
+  it("counts NA, ?, null and blank cells as missing in numbers and yes/no; in text, placeholder words stay levels", () => {
     const missing = Object.fromEntries(inference.columns.map((c) => [c.name, c.missing]));
-    expect(missing.region).toBe(20);
+    // "N/A" in a text column may be a real value ("NA" = North America); it becomes a level.
+    expect(missing.region).toBe(0);
+    expect(f.get("region")).toMatchObject({ levels: expect.arrayContaining(["N/A", "emea"]) });
     expect(missing.active).toBe(12);
     expect(missing.health).toBe(16 + 6);
   });
