@@ -49,7 +49,7 @@ export function today(now = new Date()): string {
 export function upsertAccountStatements(d: Db, rows: AccountWrite[], asOf = today()): BatchItem<"sqlite">[] {
   const stmts: BatchItem<"sqlite">[] = [];
   const stamp = new Date().toISOString();
-  for (const chunk of chunkForInsert(rows, 7)) {
+  for (const chunk of chunkForInsert(rows, 8)) {
     stmts.push(
       d
         .insert(accounts)
@@ -61,6 +61,7 @@ export function upsertAccountStatements(d: Db, rows: AccountWrite[], asOf = toda
             renewalDate: r.renewalDate ?? null,
             owner: r.owner ?? null,
             features: r.features,
+            createdAt: stamp,
             updatedAt: stamp,
           })),
         )
