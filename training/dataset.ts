@@ -118,13 +118,13 @@ export interface Matrix {
  * Encodes the given records (all, or those at `indices`) into a row-major matrix with the
  * shared encoder, so training sees exactly the numbers the Worker will compute.
  */
-export function encodeMatrix(spec: FeatureSpec[], records: Record<string, string>[], indices?: ArrayLike<number>): Matrix {
+export function encodeMatrix(spec: FeatureSpec[], records: Record<string, string>[], indices?: ArrayLike<number>, missingAsNaN = false): Matrix {
   const cols = encodedNames(spec).length;
   const n = indices ? indices.length : records.length;
   const x = new Float64Array(n * cols);
   const imputed = new Map<string, number>();
   for (let r = 0; r < n; r++) {
-    const names = encodeRow(spec, records[indices ? indices[r] : r], x, r * cols);
+    const names = encodeRow(spec, records[indices ? indices[r] : r], x, r * cols, missingAsNaN);
     for (const name of names) imputed.set(name, (imputed.get(name) ?? 0) + 1);
   }
   return { x, rows: n, cols, imputed };

@@ -2,13 +2,15 @@
  * Evaluates a saved model on a labelled CSV with the plain-TS `Scorer` the Worker runs (no
  * tfjs), so the numbers describe exactly what production will compute.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { brier, logLoss, prAuc, rocAuc } from "../shared/metrics";
 import type { ModelArtifact } from "../shared/model/artifact";
 import { Scorer } from "../shared/model/scorer";
 import { parseLabels, readCsvFile, sha256Hex } from "./dataset";
+import { calibrationReport, intervalCoverage } from "./calibrate";
 import { UsageError } from "./errors";
+import { renderReport } from "./html-report";
 import { count, fixed, formatPairs, formatQuality, formatTiers, percent, type TierRow, tierTable } from "./report";
 
 export interface LoadedModel {
@@ -57,6 +59,8 @@ export interface EvaluateOptions {
   /** Label column and churn value; default to the ones the model was trained with. */
   label?: string;
   positive?: string;
+  /** Where to write the HTML report: default `report.html` next to the model; false for none. */
+  report?: string | false;
 }
 
 export interface Evaluation {
@@ -73,7 +77,14 @@ export interface Evaluation {
   prAuc: number;
   brier: number;
   logLoss: number;
+  /** Expected calibration error (10 bins) and the share of intervals holding their band's churn rate. */
+  ece: number;
+  intervalCoverage: number | null;
   tiers: TierRow[];
+  /** Mean |SHAP| per column: which signals move these scores most. */
+  importance: { feature: string; meanAbs: number }[];
+  /** Path of the HTML report written, if any. */
+  reportPath: string | null;
   /** Model features with no column in the data: imputed for every row. */
   missingColumns: string[];
   /** Rows where at least one feature was missing or unreadable and was imputed. */
@@ -101,13 +112,19 @@ export function evaluate(options: EvaluateOptions): Evaluation {
   }
   const labels = parseLabels(file.csv, column, positive);
   const probabilities = new Float64Array(labels.rows.length);
+  const intervals: [number, number][] = [];
+  const importance = new Map<string, number>();
   let rowsWithImputation = 0;
   labels.rows.forEach((i, k) => {
-    const s = scorer.score(file.records[i], 0);
+    const s = scorer.score(file.records[i], Infinity);
     probabilities[k] = s.churnProbability;
+    intervals.push(s.interval);
+    for (const d of s.drivers) importance.set(d.feature, (importance.get(d.feature) ?? 0) + Math.abs(d.contribution));
     if (s.imputed.length) rowsWithImputation++;
   });
-  return {
+  const calibration = calibrationReport(probabilities, labels.y);
+  const tiers = tierTable(labels.y, probabilities, artifact.tiers);
+  const result: Evaluation = {
     modelVersion: artifact.version,
     dataFile: options.data,
     dataSha256: file.sha256,
@@ -120,11 +137,40 @@ export function evaluate(options: EvaluateOptions): Evaluation {
     prAuc: prAuc(labels.y, probabilities),
     brier: brier(labels.y, probabilities),
     logLoss: logLoss(labels.y, probabilities),
-    tiers: tierTable(labels.y, probabilities, artifact.tiers),
+    ece: calibration.ece,
+    intervalCoverage: artifact.calibration ? intervalCoverage(artifact.calibration, probabilities, intervals, labels.y).coverage : null,
+    tiers,
+    importance: [...importance].map(([feature, v]) => ({ feature, meanAbs: v / labels.rows.length })).sort((a, b) => b.meanAbs - a.meanAbs),
+    reportPath: null,
     missingColumns: artifact.features.map((f) => f.name).filter((n) => !file.csv.header.includes(n)),
     rowsWithImputation,
-    ms: performance.now() - started,
+    ms: 0,
   };
+  if (options.report !== false) {
+    const path = options.report ?? join(dirname(model.path), "report.html");
+    writeFileSync(
+      path,
+      renderReport({
+        title: `Foresight evaluation: ${artifact.label.column || "churn"} on ${options.data.split("/").pop()}`,
+        modelVersion: artifact.version,
+        family: artifact.model.family,
+        dataFile: options.data,
+        rows: result.rows,
+        positives: result.positives,
+        metrics: { auc: result.auc, prAuc: result.prAuc, brier: result.brier, logLoss: result.logLoss, ece: result.ece, intervalCoverage: result.intervalCoverage ?? NaN },
+        y: labels.y,
+        p: probabilities,
+        reliability: calibration.table,
+        tiers: tiers.map((t) => ({ tier: t.tier, range: t.range, accounts: t.accounts, share: t.share, churned: t.positives, precision: t.precision ?? NaN, recall: t.recall ?? NaN })),
+        thresholds: artifact.tiers,
+        importance: result.importance,
+        generatedAt: new Date().toISOString(),
+      }),
+    );
+    result.reportPath = path;
+  }
+  result.ms = performance.now() - started;
+  return result;
 }
 
 /** The evaluation as the text table the evaluate CLI prints without `--json`. */
@@ -147,6 +193,8 @@ export function formatEvaluation(e: Evaluation): string {
   out.push("Risk tiers");
   out.push(formatTiers(e.tiers));
   out.push("");
+  out.push(`Calibration: ECE ${fixed(e.ece, 3)}${e.intervalCoverage != null ? `; ${percent(e.intervalCoverage)} of cohorts of 100 similar accounts churned at a rate inside their 90% interval` : ""}`);
   out.push(`Scored in ${fixed(e.ms / 1000, 2)} s with the plain-TS scorer.`);
+  if (e.reportPath) out.push(`Report: ${e.reportPath}`);
   return out.join("\n");
 }

@@ -61,7 +61,7 @@ export async function scoreStaleAccounts(d1: D1Database, scorer: Scorer, source 
   const writes: ScoreWrite[] = stale.results.map((row) => {
     const s = scorer.score(JSON.parse(row.features) as Signals);
     tiers[s.riskTier]++;
-    return { accountId: row.id, modelVersion: version, churnProbability: s.churnProbability, riskTier: s.riskTier, drivers: s.drivers, imputed: s.imputed, source, scoredAt: at };
+    return { accountId: row.id, modelVersion: version, churnProbability: s.churnProbability, intervalLow: s.interval[0], intervalHigh: s.interval[1], confidence: s.confidence, riskTier: s.riskTier, drivers: s.drivers, imputed: s.imputed, source, scoredAt: at };
   });
   const d = db(d1);
   await runInBatches(d, insertScoreStatements(d, writes));

@@ -1,28 +1,37 @@
 /**
  * Trains a churn model from a customer CSV, end to end: read and hash the file, hold out a
- * stratified slice, infer feature types on the training rows, fit logistic regression with
- * tfjs, measure it on the hold-out with the same plain-TS scorer the Worker runs, and build the
- * `model.json` artifact. The train CLI and the start script both call `train()`.
+ * slice (stratified, or the newest rows with --time), infer feature types, pick the best model
+ * family by cross-validation within a time budget, calibrate it on out-of-fold predictions,
+ * measure it once on the hold-out with the same plain-TS scorer the Worker runs, refit it on all
+ * rows and build the `model.json` artifact. The train CLI and the start script call `train()`.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { brier, logLoss, prAuc, rocAuc } from "../shared/metrics";
-import { DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact } from "../shared/model/artifact";
-import { encodedNames, encodedOwners, isMissing } from "../shared/model/features";
-import { Scorer } from "../shared/model/scorer";
-import { columnMeans, encodeMatrix, listColumns, parseLabels, readCsvFile, sha256Hex } from "./dataset";
+import type { Csv } from "../shared/csv";
+import { atThreshold, brier, logLoss, prAuc, rocAuc } from "../shared/metrics";
+import { DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact, type TierThresholds } from "../shared/model/artifact";
+import { calibrate } from "../shared/model/calibration";
+import { encodedNames, isMissing } from "../shared/model/features";
+import { type Score, Scorer } from "../shared/model/scorer";
+import { calibrationReport, fitCalibration, intervalCoverage } from "./calibrate";
+import { type CsvFile, listColumns, parseLabels, readCsvFile, sha256Hex } from "./dataset";
 import { UsageError } from "./errors";
-import { type ColumnReport, type ExcludedColumn, inferFeatures, looksNumeric } from "./infer";
-import { DEFAULT_FIT_OPTIONS, type FitOptions, fitLogistic } from "./logistic";
+import { type ColumnReport, type ExcludedColumn, inferFeatures, looksLikeDate, looksNumeric } from "./infer";
+import { type LeakageWarning, leakageWarnings } from "./leakage";
 import { count, fixed, formatPairs, formatQuality, formatTable, formatTiers, percent, type TierRow, tierTable } from "./report";
+import { type Family, type FitInput, type LeaderboardRow, fitRecipe, selectModel } from "./select";
+import { buildScorecard, MIN_LABELLED_ROWS } from "./scorecard";
 import { stratifiedSplit } from "./split";
 
 export interface TrainOptions {
   /** Path of the CSV to learn from (`--data`). */
   data: string;
-  /** Label column (`--label`) and the value meaning "churned" (`--positive`). */
-  label: string;
-  positive: string;
+  /**
+   * Label column (`--label`) and the value meaning "churned" (`--positive`). Without a label, or
+   * with fewer than 200 labelled rows, `train` builds a transparent cold-start scorecard instead.
+   */
+  label?: string | null;
+  positive?: string | null;
   /** Account id column (`--id`): never a feature, recorded in the artifact. */
   id?: string | null;
   /** Annual recurring revenue column (`--arr`), recorded so the app can size revenue at risk. */
@@ -34,8 +43,18 @@ export interface TrainOptions {
   /** Share of labelled rows held out for the metrics (`--holdout`, default 0.2). */
   holdout?: number;
   target?: ModelArtifact["target"];
-  /** Optimiser settings; the CLI uses the defaults. */
-  fit?: Partial<FitOptions>;
+  /** Column whose order is time (`--time`): train on older rows, validate on newer ones. */
+  time?: string | null;
+  /** Cross-validation folds for model selection (`--folds`, default 5). */
+  folds?: number;
+  /** Seconds the hyperparameter search may spend (`--budget`, default 120). */
+  budget?: number;
+  /** Only this family (`--family`); default: the best by cross-validation. */
+  family?: Family;
+  /** Lowest red threshold whose out-of-fold precision reaches this (`--red-precision`). */
+  redPrecision?: number | null;
+  onProgress?: (done: number, total: number, label: string) => void;
+  onWarning?: (message: string) => void;
   /**
    * Refit the validated recipe on every labelled row for the shipped model (default true); the
    * reported metrics stay those of the hold-out. False ships the model fitted on the train split.
@@ -43,19 +62,6 @@ export interface TrainOptions {
   refit?: boolean;
   /** Clock for the version id and `createdAt`; tests pin it. */
   now?: Date;
-}
-
-/** One encoded column's weight: the global "driver" view of the model. */
-export interface WeightDriver {
-  /** Encoded column, e.g. `Contract=Month-to-month` or `tenure`. */
-  input: string;
-  /** The user column it came from. */
-  column: string;
-  /** Change in churn log-odds per unit of the input (per standard deviation for numeric columns). */
-  weight: number;
-  effect: "raises risk" | "lowers risk";
-  /** What one unit of the input is, e.g. `+24.5 (1 sd)` or `Yes vs No`; empty for a level. */
-  unit: string;
 }
 
 export interface TrainSummary {
@@ -74,15 +80,24 @@ export interface TrainSummary {
   holdoutRows: number;
   holdoutPositives: number;
   holdoutFraction: number;
+  split: string;
   seed: number;
   columns: ColumnReport[];
   featureCounts: { numeric: number; boolean: number; categorical: number };
   encodedColumns: number;
   excludedColumns: ExcludedColumn[];
-  holdout: { auc: number; prAuc: number; brier: number; logLoss: number; baseRate: number };
+  leaderboard: LeaderboardRow[];
+  skipped: string[];
+  chosen: string;
+  folds: number;
+  calibration: { method: string; ece: number; table: { from: number; to: number; n: number; meanPredicted: number; observed: number }[] };
+  holdout: { auc: number; prAuc: number; brier: number; logLoss: number; baseRate: number; ece: number; intervalCoverage: number; intervalWidth: number };
   tiers: TierRow[];
-  topDrivers: WeightDriver[];
-  fit: { epochs: number; bestEpoch: number; trainLoss: number; validationLoss: number | null; ms: number };
+  thresholds: TierThresholds;
+  redPrecisionTarget: number | null;
+  redOof: ReturnType<typeof atThreshold>;
+  importance: { feature: string; meanAbs: number }[];
+  leakage: LeakageWarning[];
   totalMs: number;
   /** Where model.json was written and its sha256, when `out` was given. */
   modelPath: string | null;
@@ -91,7 +106,10 @@ export interface TrainSummary {
 
 export interface TrainResult {
   artifact: ModelArtifact;
-  summary: TrainSummary;
+  /** Absent for a cold-start scorecard, which has nothing to validate; see `coldStart`. */
+  summary?: TrainSummary;
+  /** Set when a scorecard was built instead of a model: the reason and where it was written. */
+  scorecard?: { reason: string; modelPath: string | null; modelSha256: string };
   /** The exact model.json text (what `modelSha256` hashes). */
   json: string;
   /** CSV row indices of the hold-out and their churn probabilities from the artifact's scorer. */
@@ -102,8 +120,44 @@ export interface TrainResult {
 const MIN_ROWS = 30;
 const MIN_PER_CLASS = 5;
 
-function round3(v: number): string {
-  return Number(v.toPrecision(3)).toString();
+/** Values of the --time column for the labelled rows: numbers, or dates as epoch days. */
+function readTimes(csv: Csv, column: string, rows: number[]): Float64Array {
+  const j = csv.header.indexOf(column);
+  if (j < 0) throw new UsageError("--time", `no column named "${column}"; the CSV's columns are: ${listColumns(csv.header)}`);
+  return Float64Array.from(rows, (r, k) => {
+    const v = csv.rows[r][j].trim();
+    const t = looksNumeric(v) ? Number(v) : looksLikeDate(v) ? Date.parse(v) / 86_400_000 : NaN;
+    if (!Number.isFinite(t)) throw new UsageError("--time", `row ${r + 2} has "${v}" in ${column}; it must be a date or a number`);
+    return t;
+  });
+}
+
+/** Oldest rows for training, the newest `fraction` for the hold-out. */
+function timeSplit(times: Float64Array, fraction: number): { train: number[]; holdout: number[] } {
+  const order = Array.from(times.keys()).sort((a, b) => times[a] - times[b]);
+  const cut = Math.round(order.length * (1 - fraction));
+  return { train: order.slice(0, cut), holdout: order.slice(cut) };
+}
+
+/**
+ * The lowest red threshold whose out-of-fold precision reaches `target`: the widest red tier a
+ * CS team can trust at that precision. Yellow stays at 0.40 (or just below red if that is lower).
+ */
+export function tiersForPrecision(p: ArrayLike<number>, y: ArrayLike<number>, target: number): TierThresholds {
+  const candidates = [...new Set(Array.from(p))].sort((a, b) => a - b);
+  for (const t of candidates) {
+    const r = atThreshold(p, y, t);
+    // Require a handful of accounts so one lucky account cannot set the tier.
+    if (r.flagged >= 5 && r.precision >= target) return { red: t, yellow: Math.min(DEFAULT_TIERS.yellow, t) };
+  }
+  return { red: 1, yellow: DEFAULT_TIERS.yellow };
+}
+
+/** Mean |SHAP| per user column over the hold-out: which signals move scores most. */
+function globalImportance(scores: Score[]): { feature: string; meanAbs: number }[] {
+  const sums = new Map<string, number>();
+  for (const s of scores) for (const d of s.drivers) sums.set(d.feature, (sums.get(d.feature) ?? 0) + Math.abs(d.contribution));
+  return [...sums].map(([feature, v]) => ({ feature, meanAbs: v / scores.length })).sort((a, b) => b.meanAbs - a.meanAbs);
 }
 
 /** Timestamp part of a version id: `YYYYMMDD-HHMMSS` in UTC. */
@@ -146,18 +200,26 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   }
 
-  const labels = parseLabels(file.csv, options.label, options.positive);
+  // Cold start: without a label, or with too little labelled history, no model is trusted.
+  const labelled = options.label == null ? 0 : file.records.filter((r) => !isMissing(r[options.label!])).length;
+  if (options.label == null || labelled < MIN_LABELLED_ROWS) return coldStart(file, options, labelled);
+
+  const label = options.label;
+  const positive = options.positive ?? "";
+  const labels = parseLabels(file.csv, label, positive);
   const negatives = labels.rows.length - labels.positives;
   if (labels.rows.length < MIN_ROWS || labels.positives < MIN_PER_CLASS || negatives < MIN_PER_CLASS) {
     throw new UsageError(
       "--data",
-      `too little history to train on: ${labels.rows.length} labelled rows, ${labels.positives} with ${options.label} = "${options.positive}"; ` +
+      `too little history to train on: ${labels.rows.length} labelled rows, ${labels.positives} with ${label} = "${positive}"; ` +
         `need at least ${MIN_ROWS} rows and ${MIN_PER_CLASS} of each outcome`,
     );
   }
 
-  // Split positions index into labels.rows / labels.y; map them to CSV rows for encoding.
-  const split = stratifiedSplit(labels.y, { fraction: holdoutFraction, seed });
+  // Hold-out: the newest rows with --time, else a stratified random slice. Positions index into
+  // labels.rows / labels.y; they are mapped to CSV rows for encoding.
+  const timeValues = options.time != null ? readTimes(file.csv, options.time, labels.rows) : null;
+  const split = timeValues ? timeSplit(timeValues, holdoutFraction) : stratifiedSplit(labels.y, { fraction: holdoutFraction, seed });
   const trainIdx = split.train.map((k) => labels.rows[k]);
   const holdIdx = split.holdout.map((k) => labels.rows[k]);
   const yTrain = Uint8Array.from(split.train, (k) => labels.y[k]);
@@ -167,31 +229,50 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new UsageError("--holdout", `a ${holdoutFraction} hold-out has ${holdPos ? "no stayers" : "no churned rows"} to measure on; hold out more or add rows`);
   }
 
-  const inference = inferFeatures(file.csv, { label: options.label, id: options.id ?? null, rows: trainIdx });
-  const { features, excludedColumns } = inference;
+  const inference = inferFeatures(file.csv, { label: label, id: options.id ?? null, rows: trainIdx });
+  const exclude = options.time != null ? [options.time] : [];
+  const excludedColumns = [...inference.excludedColumns, ...exclude.filter((c) => !inference.excludedColumns.some((e) => e.name === c)).map((name) => ({ name, reason: "the time column (--time)" }))];
+  const features = inference.features.filter((f) => !exclude.includes(f.name));
   if (features.length === 0) {
     throw new UsageError("--data", `no usable signal columns; every column was left out: ${excludedColumns.map((e) => `${e.name} (${e.reason})`).join("; ")}`);
   }
+  const leakage = leakageWarnings(file.csv, { label: label, positive: positive, rows: trainIdx, features });
+  for (const w of leakage) options.onWarning?.(`leakage: column "${w.column}" ${w.reason} (ROC-AUC ${w.auc.toFixed(3)} on its own); check it is known before the outcome`);
 
-  const matrix = encodeMatrix(features, file.records, trainIdx);
-  const fit = await fitLogistic(matrix.x, yTrain, matrix.rows, matrix.cols, { ...options.fit, seed: options.fit?.seed ?? seed });
+  // Selection by k-fold cross-validation on the training rows, within the time budget.
+  const input: FitInput = { csv: file.csv, records: file.records, label: label, id: options.id ?? null, exclude };
+  const timeOrder = timeValues ? [...split.train.keys()].sort((a, b) => timeValues[split.train[a]] - timeValues[split.train[b]]) : undefined;
+  const selection = await selectModel(input, trainIdx, yTrain, {
+    folds: options.folds ?? 5,
+    budgetSeconds: options.budget ?? 120,
+    seed,
+    timeOrder,
+    family: options.family,
+    onProgress: options.onProgress,
+  });
+  const yOof = Uint8Array.from(selection.oofRows, (k) => yTrain[k]);
+  const calibration = fitCalibration(selection.oofMargin, yOof);
+  const oofCalibrated = Float64Array.from(selection.oofMargin, (z) => calibrate(calibration, 1 / (1 + Math.exp(-z)), z));
+  const tiers = options.redPrecision != null ? tiersForPrecision(oofCalibrated, yOof, options.redPrecision) : { ...DEFAULT_TIERS };
+
+  // The chosen recipe fitted on the training rows, measured once on the untouched hold-out.
+  const fitted = await fitRecipe(selection.recipe, input, trainIdx, yTrain, undefined, selection.rounds);
   const now = options.now ?? new Date();
   const target = options.target ?? "churn";
-  const weightsHash = sha256Hex(`${file.sha256}:${fit.intercept}:${fit.weights.join(",")}`);
-
   const artifact: ModelArtifact = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
-    version: `${target}-${stamp(now)}-${weightsHash.slice(0, 6)}`,
+    version: "",
     createdAt: now.toISOString(),
     target,
-    label: { column: options.label, positive: options.positive },
+    label: { column: label, positive: positive },
     idColumn: options.id ?? null,
     arrColumn: options.arr ?? null,
-    features,
-    baseline: columnMeans(matrix),
-    model: { family: "logistic", intercept: fit.intercept, weights: fit.weights },
-    tiers: { ...DEFAULT_TIERS },
+    features: fitted.features,
+    baseline: fitted.baseline,
+    model: fitted.model,
+    calibration,
+    tiers,
     metrics: {},
     training: {
       dataSha256: file.sha256,
@@ -203,25 +284,43 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       excludedColumns,
     },
   };
-
-  // Hold-out metrics come from the plain-TS scorer on the raw rows: exactly what the Worker computes.
-  const scorer = new Scorer(artifact);
-  const holdoutProbabilities = Float64Array.from(holdIdx, (i) => scorer.probability(file.records[i]));
-  const holdoutPositives = yHold.reduce((n, v) => n + v, 0);
+  const holdScorer = new Scorer(artifact);
+  const holdScores = holdIdx.map((i) => holdScorer.score(file.records[i], Infinity));
+  const holdoutProbabilities = Float64Array.from(holdScores, (s) => s.churnProbability);
+  const holdoutPositives = holdPos;
+  const calibrationCheck = calibrationReport(holdoutProbabilities, yHold);
+  const coverage = intervalCoverage(calibration, holdoutProbabilities, holdScores.map((s) => s.interval), yHold);
   const holdout = {
     auc: rocAuc(yHold, holdoutProbabilities),
     prAuc: prAuc(yHold, holdoutProbabilities),
     brier: brier(yHold, holdoutProbabilities),
     logLoss: logLoss(yHold, holdoutProbabilities),
     baseRate: holdoutPositives / yHold.length,
+    ece: calibrationCheck.ece,
+    intervalCoverage: coverage.coverage,
+    intervalWidth: coverage.meanWidth,
   };
-  const tiers = tierTable(yHold, holdoutProbabilities, artifact.tiers);
-  const fitOptions = { ...DEFAULT_FIT_OPTIONS, ...options.fit };
+  const tierRows = tierTable(yHold, holdoutProbabilities, tiers);
+  const importance = globalImportance(holdScores);
+  const red = atThreshold(oofCalibrated, yOof, tiers.red);
+
+  // The hold-out has measured the recipe; the shipped model is the same recipe refit on every
+  // labelled row, so no history is wasted. Its statistics and weights come from all rows.
+  if (options.refit !== false) {
+    const shipped = await fitRecipe(selection.recipe, input, labels.rows, labels.y, undefined, selection.rounds);
+    artifact.features = shipped.features;
+    artifact.baseline = shipped.baseline;
+    artifact.model = shipped.model;
+  }
+  const modelHash = sha256Hex(`${file.sha256}:${JSON.stringify(artifact.model)}:${JSON.stringify(calibration)}`);
+  artifact.version = `${target}-${stamp(now)}-${modelHash.slice(0, 6)}`;
   artifact.metrics = {
     auc: holdout.auc,
     prAuc: holdout.prAuc,
     brier: holdout.brier,
     logLoss: holdout.logLoss,
+    ece: holdout.ece,
+    intervalCoverage: holdout.intervalCoverage,
     rows: labels.rows.length,
     positives: labels.positives,
     baseRate: labels.positives / labels.rows.length,
@@ -229,58 +328,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     holdoutRows: holdIdx.length,
     holdoutPositives,
     droppedMissingLabel: labels.missing,
-    encodedColumns: matrix.cols,
-    tierTable: tiers,
-    fit: {
-      optimizer: "adam",
-      learningRate: fitOptions.learningRate,
-      batchSize: fitOptions.batchSize,
-      l2: fitOptions.l2,
-      epochs: fit.epochs,
-      bestEpoch: fit.bestEpoch,
-      trainLoss: fit.trainLoss,
-      validationLoss: fit.validationLoss,
-      ms: Math.round(fit.ms),
-    },
+    family: artifact.model.family,
+    recipe: selection.recipe.name,
+    cvFolds: selection.folds,
+    cvAuc: selection.leaderboard[0] ? (selection.leaderboard.find((r) => r.name === selection.recipe.name)?.auc ?? null) : null,
+    leaderboard: selection.leaderboard,
+    calibrationMethod: calibration.method,
+    reliability: calibrationCheck.table,
+    tierTable: tierRows,
+    redThreshold: tiers.red,
+    redPrecisionOof: red.precision,
+    redShareOof: red.share,
+    leakage,
+    refitOnAllRows: options.refit !== false,
+    timeColumn: options.time ?? null,
   };
-
-  // The hold-out has measured the recipe; the shipped model is the same recipe refit on every
-  // labelled row, so no history is wasted. Its statistics and weights come from all rows.
-  let shipped = { features, matrix, fit };
-  if (options.refit !== false) {
-    const all = labels.rows;
-    const allInference = inferFeatures(file.csv, { label: options.label, id: options.id ?? null, rows: all });
-    const allMatrix = encodeMatrix(allInference.features, file.records, all);
-    const allFit = await fitLogistic(allMatrix.x, labels.y, allMatrix.rows, allMatrix.cols, { ...options.fit, seed: options.fit?.seed ?? seed });
-    shipped = { features: allInference.features, matrix: allMatrix, fit: allFit };
-    artifact.features = allInference.features;
-    artifact.baseline = columnMeans(allMatrix);
-    artifact.model = { family: "logistic", intercept: allFit.intercept, weights: allFit.weights };
-    artifact.version = `${target}-${stamp(now)}-${sha256Hex(`${file.sha256}:${allFit.intercept}:${allFit.weights.join(",")}`).slice(0, 6)}`;
-  }
-  artifact.metrics.refitOnAllRows = options.refit !== false;
 
   const json = `${JSON.stringify(artifact, null, 2)}\n`;
   const modelSha256 = sha256Hex(json);
   const modelPath = options.out ? writeArtifactJson(options.out, json).path : null;
 
-  const names = encodedNames(shipped.features);
-  const owners = encodedOwners(shipped.features);
-  const topDrivers = names
-    .map((input, j): WeightDriver => {
-      const f = shipped.features[owners[j]];
-      const w = shipped.fit.weights[j];
-      const unit = f.kind === "numeric" ? `+${round3(f.std)} (1 sd)` : f.kind === "boolean" ? `${f.trueValues[0]} vs ${f.falseValues[0]}` : "";
-      return { input, column: f.name, weight: w, effect: w > 0 ? "raises risk" : "lowers risk", unit };
-    })
-    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
-    .slice(0, 10);
-
   const summary: TrainSummary = {
     version: artifact.version,
     dataFile: options.data,
     dataSha256: file.sha256,
-    label: { column: options.label, positive: options.positive, values: labels.values },
+    label: { column: label, positive: positive, values: labels.values },
     rows: labels.rows.length,
     droppedMissingLabel: labels.missing,
     positives: labels.positives,
@@ -289,6 +361,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     holdoutRows: holdIdx.length,
     holdoutPositives,
     holdoutFraction,
+    split: timeValues ? `newest ${percent(holdoutFraction)} by ${options.time}` : `${percent(holdoutFraction)}, stratified, seed ${seed}`,
     seed,
     columns: inference.columns,
     featureCounts: {
@@ -296,12 +369,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       boolean: features.filter((f) => f.kind === "boolean").length,
       categorical: features.filter((f) => f.kind === "categorical").length,
     },
-    encodedColumns: matrix.cols,
+    encodedColumns: encodedNames(features).length,
     excludedColumns,
+    leaderboard: selection.leaderboard,
+    skipped: selection.skipped,
+    chosen: selection.recipe.name,
+    folds: selection.folds,
+    calibration: { method: calibration.method, ece: holdout.ece, table: calibrationCheck.table },
     holdout,
-    tiers,
-    topDrivers,
-    fit: { epochs: fit.epochs, bestEpoch: fit.bestEpoch, trainLoss: fit.trainLoss, validationLoss: fit.validationLoss, ms: fit.ms },
+    tiers: tierRows,
+    thresholds: tiers,
+    redPrecisionTarget: options.redPrecision ?? null,
+    redOof: red,
+    importance,
+    leakage,
     totalMs: performance.now() - started,
     refitRows: options.refit !== false ? labels.rows.length : 0,
     modelPath,
@@ -329,6 +410,42 @@ export function writeArtifact(dir: string, artifact: ModelArtifact): { path: str
 }
 
 /** The training summary as the text table the train CLI prints. */
+/** Builds, writes and explains a cold-start scorecard (no ML model is fitted). */
+function coldStart(file: CsvFile, options: TrainOptions, labelled: number): TrainResult {
+  const artifact = buildScorecard(file, { label: options.label, positive: options.positive, id: options.id, arr: options.arr, dataFile: basename(options.data), now: options.now });
+  const json = `${JSON.stringify(artifact, null, 2)}\n`;
+  const modelSha256 = sha256Hex(json);
+  const modelPath = options.out ? writeArtifactJson(options.out, json).path : null;
+  const reason = artifact.model.family === "scorecard" ? artifact.model.reason : `${labelled} labelled rows`;
+  return { artifact, json, scorecard: { reason, modelPath, modelSha256 }, holdoutIndices: [], holdoutProbabilities: new Float64Array(0) };
+}
+
+/** What the train CLI prints: the validation summary, or the scorecard's weights and why. */
+export function formatTrainResult(r: TrainResult): string {
+  if (r.summary) return formatTrainSummary(r.summary);
+  const a = r.artifact;
+  const m = a.model;
+  if (m.family !== "scorecard") return `Wrote ${a.version}`;
+  const owners = a.features.flatMap((f) => (f.kind === "categorical" ? f.levels.map(() => f.name) : f.kind === "numeric" && f.log ? [f.name, f.name] : [f.name]));
+  const weights = new Map<string, number>();
+  owners.forEach((name, j) => weights.set(name, (weights.get(name) ?? 0) + m.weights[j]));
+  const out = [
+    `Foresight cold-start scorecard ${a.version}`,
+    `No ML model was fitted: ${m.reason}.`,
+    "Scores come from stated domain priors on recognisable customer-success signals; every weight is shown below.",
+    "",
+    formatTable(
+      ["signal", "weight (log-odds per sd)", "why"],
+      [...weights].map(([name, w]) => [name, fixed(w, 2), m.rationale[name] ?? ""]),
+      [false, true, false],
+    ),
+    "",
+    `Tiers: red ≥ ${a.tiers.red}, yellow ≥ ${a.tiers.yellow}. Record outcomes and retrain once 200 accounts are labelled.`,
+  ];
+  if (r.scorecard?.modelPath) out.push(`Wrote ${r.scorecard.modelPath} (sha256 ${r.scorecard.modelSha256}) and ${r.scorecard.modelPath}.sha256`);
+  return out.join("\n");
+}
+
 export function formatTrainSummary(s: TrainSummary): string {
   const out: string[] = [];
   const labelValues = s.label.values.slice(0, 6).map((v) => `${v.value} ${count(v.count)}`).join(", ");
@@ -339,7 +456,7 @@ export function formatTrainSummary(s: TrainSummary): string {
         ["label", `${s.label.column} = "${s.label.positive}" is churn (values: ${labelValues})`],
         ["rows", `${count(s.rows)} labelled${s.droppedMissingLabel ? `, ${count(s.droppedMissingLabel)} dropped for a missing label` : ""}`],
         ["positives", `${count(s.positives)} (base rate ${percent(s.baseRate)})`],
-        ["split", `${count(s.trainRows)} train / ${count(s.holdoutRows)} hold-out (${percent(s.holdoutFraction)}, stratified, seed ${s.seed})`],
+        ["split", `${count(s.trainRows)} train / ${count(s.holdoutRows)} hold-out (${s.split})`],
     ]),
   );
   const used = s.columns.filter((c) => c.kind !== "excluded");
@@ -354,25 +471,54 @@ export function formatTrainSummary(s: TrainSummary): string {
     out.push(`Excluded columns: ${s.excludedColumns.length}`);
     out.push(formatTable(["column", "reason"], s.excludedColumns.map((e) => [e.name === "" ? '""' : e.name, e.reason])));
   }
+  if (s.leakage.length) {
+    out.push("");
+    out.push("Leakage warnings (a single column predicts the label almost perfectly: is it known before the outcome?)");
+    out.push(formatTable(["column", "ROC-AUC alone", "why"], s.leakage.map((w) => [w.column, fixed(w.auc, 3), w.reason])));
+  }
   out.push("");
-  out.push(`Hold-out quality (${count(s.holdoutRows)} accounts, ${count(s.holdoutPositives)} churned)`);
-  out.push(formatQuality(s.holdout));
-  out.push("");
-  out.push("Risk tiers on the hold-out");
-  out.push(formatTiers(s.tiers));
-  out.push("");
-  out.push("Top drivers (change in churn log-odds per unit of the input)");
+  out.push(`Model selection (${s.folds}-fold cross-validation on the ${count(s.trainRows)} training rows; out-of-fold, before calibration)`);
   out.push(
     formatTable(
-      ["input", "unit", "weight", "effect"],
-      s.topDrivers.map((d) => [d.input, d.unit, fixed(d.weight, 3), d.effect]),
-      [false, false, true, false],
+      ["candidate", "ROC-AUC", "PR-AUC", "log loss", "seconds", "drivers"],
+      s.leaderboard.map((r) => [`${r.name === s.chosen ? "* " : "  "}${r.name}`, fixed(r.auc, 4), fixed(r.prAuc, 3), fixed(r.logLoss, 4), r.seconds.toFixed(1), r.exact ? "exact SHAP" : "approximate"]),
+      [false, true, true, true, true, false],
+    ),
+  );
+  if (s.skipped.length) out.push(`  skipped for the time budget: ${s.skipped.join("; ")}`);
+  out.push("");
+  out.push(`Hold-out quality (${count(s.holdoutRows)} accounts, ${count(s.holdoutPositives)} churned; ${s.calibration.method} calibration)`);
+  out.push(formatQuality(s.holdout));
+  out.push(
+    formatPairs([
+      ["ECE", `${fixed(s.holdout.ece, 3)} expected calibration error (mean |predicted − observed| over 10 bins)`],
+      ["intervals", `${percent(s.holdout.intervalCoverage)} of hold-out cohorts of 100 similar accounts churned at a rate inside their 90% interval (mean width ${fixed(s.holdout.intervalWidth, 3)})`],
+    ]),
+  );
+  out.push("");
+  out.push("Reliability on the hold-out");
+  out.push(
+    formatTable(
+      ["predicted", "accounts", "mean predicted", "observed churn"],
+      s.calibration.table.map((b) => [`${fixed(b.from, 1)}-${fixed(b.to, 1)}`, count(b.n), percent(b.meanPredicted), percent(b.observed)]),
+      [false, true, true, true],
     ),
   );
   out.push("");
-  out.push(
-    `Trained in ${(s.totalMs / 1000).toFixed(1)} s (fit ${(s.fit.ms / 1000).toFixed(1)} s, ${s.fit.epochs} epochs, kept epoch ${s.fit.bestEpoch}).`,
-  );
+  out.push(`Risk tiers on the hold-out (red ≥ ${fixed(s.thresholds.red, 3)}, yellow ≥ ${fixed(s.thresholds.yellow, 3)})`);
+  if (s.redPrecisionTarget != null) {
+    out.push(
+      s.thresholds.red < 1
+        ? `  --red-precision ${s.redPrecisionTarget}: red starts at ${fixed(s.thresholds.red, 3)}, where out-of-fold precision is ${percent(s.redOof.precision)}; red covers ${percent(s.redOof.share)} of accounts and ${percent(s.redOof.recall)} of churners`
+        : `  --red-precision ${s.redPrecisionTarget}: no threshold reaches that precision out of fold; red is empty`,
+    );
+  }
+  out.push(formatTiers(s.tiers));
+  out.push("");
+  out.push("Signals that move scores most (mean |SHAP| on the hold-out, log-odds)");
+  out.push(formatTable(["column", "mean |contribution|"], s.importance.slice(0, 10).map((d) => [d.feature, fixed(d.meanAbs, 3)]), [false, true]));
+  out.push("");
+  out.push(`Trained in ${(s.totalMs / 1000).toFixed(1)} s.`);
   out.push(
     s.refitRows
       ? `The hold-out measured the recipe; the shipped model is the same recipe refit on all ${count(s.refitRows)} labelled rows.`

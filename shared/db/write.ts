@@ -109,6 +109,9 @@ export interface ScoreWrite {
   accountId: string;
   modelVersion: string;
   churnProbability: number;
+  intervalLow?: number | null;
+  intervalHigh?: number | null;
+  confidence?: string | null;
   riskTier: string;
   drivers: unknown[];
   imputed: string[];
@@ -120,8 +123,10 @@ export interface ScoreWrite {
 /** Statements that append score rows (history is never overwritten). */
 export function insertScoreStatements(d: Db, rows: ScoreWrite[]): BatchItem<"sqlite">[] {
   const at = new Date().toISOString();
-  return chunkForInsert(rows, 9).map((chunk) =>
-    d.insert(scores).values(chunk.map((r) => ({ ...r, runId: r.runId ?? null, scoredAt: r.scoredAt ?? at }))),
+  return chunkForInsert(rows, 12).map((chunk) =>
+    d.insert(scores).values(
+      chunk.map((r) => ({ ...r, intervalLow: r.intervalLow ?? null, intervalHigh: r.intervalHigh ?? null, confidence: r.confidence ?? null, runId: r.runId ?? null, scoredAt: r.scoredAt ?? at })),
+    ),
   );
 }
 

@@ -6,7 +6,9 @@
 import { type FeatureSpec, width as featureWidth } from "./features";
 
 export const MODEL_FORMAT = "foresight-model";
-export const MODEL_FORMAT_VERSION = 1;
+/** Version 2 adds tree ensembles, MLPs, blends, scorecards and calibration; version 1 still loads. */
+export const MODEL_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 /** Logistic regression over the encoded columns: p = sigmoid(intercept + w·x). */
 export interface LogisticParams {
@@ -15,7 +17,62 @@ export interface LogisticParams {
   weights: number[];
 }
 
-export type ModelParams = LogisticParams;
+/**
+ * Gradient-boosted trees over the encoded columns (missing inputs are NaN), stored as flat
+ * typed arrays in base64 (little-endian). margin = baseMargin + Σ leaf values. Layout and
+ * scoring live in `gbdt.ts`; `nodes` holds the arrays named there.
+ */
+export interface GbdtParams {
+  family: "gbdt";
+  baseMargin: number;
+  trees: number;
+  maxDepth: number;
+  /** Node arrays, base64-encoded typed arrays; see `gbdt.ts` for names and types. */
+  nodes: Record<string, string>;
+}
+
+/** A multilayer perceptron (ReLU hidden layers, sigmoid output), weights row-major per layer. */
+export interface MlpParams {
+  family: "mlp";
+  layers: { inputs: number; outputs: number; weights: number[]; bias: number[] }[];
+}
+
+/** A weighted sum of member margins: exact SHAP is the same weighted sum of member SHAP. */
+export interface BlendParams {
+  family: "blend";
+  members: { weight: number; model: LogisticParams | GbdtParams }[];
+  intercept: number;
+}
+
+/**
+ * A transparent cold-start scorecard: points per signal from stated domain priors, with no
+ * labels needed. margin = intercept + Σ weight_j · (x_j − reference_j) over standardised inputs.
+ */
+export interface ScorecardParams {
+  family: "scorecard";
+  intercept: number;
+  weights: number[];
+  /** Why each weight has its sign and size, in the user's words. */
+  rationale: Record<string, string>;
+  /** Why no ML model was fitted (fewer than 200 labelled rows, or no label). */
+  reason: string;
+}
+
+export type ModelParams = LogisticParams | GbdtParams | MlpParams | BlendParams | ScorecardParams;
+
+/**
+ * Calibration maps the model's raw probability to a calibrated one, fitted on out-of-fold
+ * predictions. `bins` back the interval: for calibrated probabilities in [from, to), n accounts
+ * out of fold of which `positives` churned; lo/hi is a 90% interval for their churn rate.
+ */
+export interface Calibration {
+  method: "isotonic" | "platt" | "none";
+  /** Isotonic: step function knots (raw probability upper bounds → calibrated value). */
+  knots?: { x: number[]; y: number[] };
+  /** Platt: p = sigmoid(a · margin + b). */
+  platt?: { a: number; b: number };
+  bins: { from: number; to: number; n: number; positives: number; lo: number; hi: number }[];
+}
 
 /** Probability cut-offs: red at or above `red`, yellow at or above `yellow`, green below. */
 export interface TierThresholds {
@@ -39,6 +96,8 @@ export interface ModelArtifact {
   /** Mean of every encoded column on the training rows: the SHAP reference point. */
   baseline: number[];
   model: ModelParams;
+  /** Absent in format 1: probabilities are used as the model gives them. */
+  calibration?: Calibration;
   tiers: TierThresholds;
   metrics: Record<string, number | string | boolean | null | Record<string, unknown> | unknown[]>;
   training: {
@@ -57,16 +116,29 @@ export function parseArtifact(json: unknown): ModelArtifact {
   const a = json as Partial<ModelArtifact> | null;
   if (!a || typeof a !== "object") throw new Error("model artifact is not a JSON object");
   if (a.format !== MODEL_FORMAT) throw new Error(`not a Foresight model (format is ${JSON.stringify(a.format)})`);
-  if (a.formatVersion !== MODEL_FORMAT_VERSION) throw new Error(`unsupported model format version ${a.formatVersion}; this build reads ${MODEL_FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(a.formatVersion as number)) throw new Error(`unsupported model format version ${a.formatVersion}; this build reads ${READABLE_VERSIONS.join(" and ")}`);
   if (typeof a.version !== "string" || !/^[A-Za-z0-9._-]{1,100}$/.test(a.version)) throw new Error("model artifact has no valid version");
   if (!Array.isArray(a.features) || a.features.length === 0) throw new Error("model artifact has no features");
   const width = a.features.reduce((n, f) => n + featureWidth(f), 0);
-  if (!a.model || a.model.family !== "logistic") throw new Error(`unknown model family ${JSON.stringify(a.model?.family)}`);
-  if (!Array.isArray(a.model.weights) || a.model.weights.length !== width) throw new Error(`model has ${a.model.weights?.length} weights for ${width} encoded columns`);
+  checkParams(a.model, width);
   if (!Array.isArray(a.baseline) || a.baseline.length !== width) throw new Error("model baseline does not match its features");
   const t = a.tiers;
   if (!t || !(t.red > 0 && t.red <= 1 && t.yellow >= 0 && t.yellow <= t.red)) throw new Error("model tier thresholds are invalid");
   return a as ModelArtifact;
+}
+
+function checkParams(m: ModelParams | undefined, width: number): void {
+  if (!m) throw new Error("model artifact has no model");
+  if (m.family === "logistic" || m.family === "scorecard") {
+    if (!Array.isArray(m.weights) || m.weights.length !== width) throw new Error(`model has ${m.weights?.length} weights for ${width} encoded columns`);
+  } else if (m.family === "gbdt") {
+    if (!(m.trees >= 0) || typeof m.nodes !== "object") throw new Error("tree ensemble is malformed");
+  } else if (m.family === "mlp") {
+    if (!Array.isArray(m.layers) || m.layers[0]?.inputs !== width) throw new Error("MLP input size does not match the features");
+  } else if (m.family === "blend") {
+    if (!Array.isArray(m.members) || m.members.length === 0) throw new Error("blend has no members");
+    for (const member of m.members) checkParams(member.model, width);
+  } else throw new Error(`unknown model family ${JSON.stringify((m as { family?: unknown }).family)}`);
 }
 
 export type RiskTier = "red" | "yellow" | "green";

@@ -111,11 +111,14 @@ function toBoolean(f: BooleanFeature, value: RawValue): number {
  * path for CSV cells, where every value is a string. Returns the names of the features that
  * were missing or could not be read and were imputed.
  *
+ * With `missingAsNaN` (tree models, which learn where missing values go), a missing signal
+ * encodes as NaN in all of its inputs instead of being filled; it is still reported as imputed.
+ *
  * @example
  *   const x = new Float64Array(encodedNames(spec).length);
  *   const imputed = encodeRow(spec, { tenure: "2", Contract: "Month-to-month" }, x);
  */
-export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, out: Float64Array, offset = 0): string[] {
+export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, out: Float64Array, offset = 0, missingAsNaN = false): string[] {
   const imputed: string[] = [];
   let j = offset;
   for (const f of spec) {
@@ -125,7 +128,7 @@ export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, ou
       let v = missing ? NaN : toNumber(value);
       if (!Number.isFinite(v)) {
         imputed.push(f.name);
-        v = f.fill;
+        v = missingAsNaN ? NaN : f.fill;
       }
       out[j++] = (v - f.mean) / f.std;
       if (f.log) out[j++] = (Math.log1p(Math.max(v, 0)) - f.log.mean) / f.log.std;
@@ -133,7 +136,7 @@ export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, ou
       let v = missing ? NaN : toBoolean(f, value);
       if (Number.isNaN(v)) {
         imputed.push(f.name);
-        v = f.fill;
+        v = missingAsNaN ? NaN : f.fill;
       }
       out[j++] = v;
     } else {
@@ -141,7 +144,7 @@ export function encodeRow(spec: FeatureSpec[], row: Record<string, RawValue>, ou
       const level = value === null || value === undefined ? -1 : f.levels.indexOf(String(value).trim());
       const absent = level < 0 && missing;
       if (absent) imputed.push(f.name);
-      for (let k = 0; k < f.levels.length; k++) out[j + k] = absent && f.fill ? f.fill[k] : k === level ? 1 : 0;
+      for (let k = 0; k < f.levels.length; k++) out[j + k] = absent ? (missingAsNaN ? NaN : (f.fill?.[k] ?? 0)) : k === level ? 1 : 0;
       j += f.levels.length;
     }
   }

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCsv, toCsv } from "../../shared/csv";
 import { Scorer } from "../../shared/model/scorer";
 import { encodeMatrix, readCsvFile, sha256Hex } from "../../training/dataset";
+import type { MlpParams } from "../../shared/model/artifact";
 import { predictProbabilities } from "../../training/logistic";
+import { predictMlpMargins } from "../../training/mlp";
+import { candidateRecipes, fitRecipe, marginsOf } from "../../training/select";
 import { stratifiedSplit } from "../../training/split";
 import { ROOT, runCli } from "./cli-run";
 
@@ -49,7 +52,7 @@ describe("Telco: train CLI then evaluate CLI on a held-out 20%", () => {
   });
 
   it("prints a summary with metrics, tiers and drivers", () => {
-    for (const text of ["ROC-AUC", "PR-AUC", "Brier", "Log loss", "red", "yellow", "green", "Top drivers", "customerID", "the account id (--id)"]) {
+    for (const text of ["ROC-AUC", "PR-AUC", "Brier", "Log loss", "red", "yellow", "green", "Signals that move scores most", "Model selection", "gbdt", "Reliability", "customerID", "the account id (--id)"]) {
       expect(trainRun.stdout).toContain(text);
     }
   });
@@ -82,15 +85,24 @@ describe("Telco: train CLI then evaluate CLI on a held-out 20%", () => {
     expect(low).toBeLessThan(0.2);
   });
 
-  it("golden: tfjs predict and the plain-TS Scorer agree within 1e-6 on held-out rows", async () => {
+  it("golden: tfjs's own predictions and the plain-TS scorer agree within 1e-6 on held-out rows (logistic and MLP)", async () => {
+    const trainFile = readCsvFile(trainCsv);
     const heldOut = readCsvFile(heldOutCsv);
-    const m = encodeMatrix(scorer.artifact.features, heldOut.records);
-    const tfjs = await predictProbabilities(scorer.artifact.model, m.x, m.rows, m.cols);
-    let maxDiff = 0;
-    heldOut.records.forEach((row, i) => {
-      maxDiff = Math.max(maxDiff, Math.abs(tfjs[i] - scorer.probability(row)));
-    });
-    expect(heldOut.records.length).toBe(1409);
-    expect(maxDiff).toBeLessThan(1e-6);
+    const input = { csv: trainFile.csv, records: trainFile.records, label: "Churn", id: "customerID", exclude: [] };
+    const rows = trainFile.records.map((_, i) => i);
+    const y = Uint8Array.from(trainFile.records, (r) => (r.Churn === "Yes" ? 1 : 0));
+    for (const recipe of [candidateRecipes(7).find((r) => r.family === "logistic")!, candidateRecipes(7).find((r) => r.family === "mlp")!]) {
+      const fitted = await fitRecipe(recipe, input, rows, y);
+      const m = encodeMatrix(fitted.features, heldOut.records);
+      const tfjs =
+        fitted.model.family === "logistic"
+          ? await predictProbabilities(fitted.model, m.x, m.rows, m.cols)
+          : Float64Array.from(await predictMlpMargins(fitted.model as MlpParams, m.x, m.rows, m.cols), (z) => 1 / (1 + Math.exp(-z)));
+      const margins = marginsOf(fitted, heldOut.records, heldOut.records.map((_, i) => i));
+      let maxDiff = 0;
+      margins.forEach((z, i) => (maxDiff = Math.max(maxDiff, Math.abs(tfjs[i] - 1 / (1 + Math.exp(-z))))));
+      expect(heldOut.records.length).toBe(1409);
+      expect(maxDiff, recipe.name).toBeLessThan(1e-6);
+    }
   });
 });

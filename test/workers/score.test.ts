@@ -9,6 +9,10 @@ interface ScoreBody {
   modelVersion: string;
   imputed: string[];
   baseValue: number;
+  margin: number;
+  driversMethod: string;
+  interval: [number, number];
+  confidence: string;
   accountId?: string;
 }
 
@@ -30,6 +34,10 @@ describe("POST /v1/score", () => {
     expect(["red", "yellow"]).toContain(s.riskTier);
     expect(s.modelVersion).toBe(version);
     expect(s.imputed).toEqual([]);
+    expect(s.interval[0]).toBeLessThanOrEqual(s.churnProbability);
+    expect(s.interval[1]).toBeGreaterThanOrEqual(s.churnProbability);
+    expect(s.interval[1] - s.interval[0]).toBeGreaterThan(0);
+    expect(["high", "medium", "low"]).toContain(s.confidence);
     const names = s.drivers.map((d) => d.feature);
     expect(names).toContain("Contract");
     expect(names.every((n) => Object.keys(riskyCustomer).includes(n))).toBe(true);
@@ -51,15 +59,17 @@ describe("POST /v1/score", () => {
     const s = await res.json<ScoreBody>();
     expect(s.imputed.sort()).toEqual(["TotalCharges", "tenure"]);
     expect(s.churnProbability).toBeGreaterThan(0);
+    expect(s.confidence).not.toBe("high");
   });
 
   it("drivers are exact: base value plus every contribution is the log-odds", async () => {
     const res = await call("POST", "/v1/score?drivers=all", { key, body: { features: riskyCustomer } });
     const s = await res.json<ScoreBody>();
     expect(s.drivers.length).toBeGreaterThan(10);
-    const logit = Math.log(s.churnProbability / (1 - s.churnProbability));
+    // Drivers explain the model's log-odds (`margin`); calibration then maps it monotonically.
     const sum = s.baseValue + s.drivers.reduce((a, d) => a + d.contribution, 0);
-    expect(Math.abs(logit - sum)).toBeLessThan(1e-9);
+    expect(Math.abs(s.margin - sum)).toBeLessThan(1e-9);
+    expect(s.driversMethod).toBe("exact");
     const top3 = await (await call("POST", "/v1/score?drivers=3", { key, body: { features: riskyCustomer } })).json<ScoreBody>();
     expect(top3.drivers.map((d) => d.feature)).toEqual(s.drivers.slice(0, 3).map((d) => d.feature));
   });

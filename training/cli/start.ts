@@ -43,8 +43,8 @@ async function prepare(): Promise<string> {
       const out = path.join(root, ".foresight/models/telco");
       mkdirSync(out, { recursive: true });
       const { summary } = await train({ data: TELCO, label: "Churn", positive: "Yes", id: "customerID", arr: "MonthlyCharges", out });
-      const h = summary.holdout;
-      console.log(`  hold-out ROC-AUC ${h.auc.toFixed(3)}, PR-AUC ${h.prAuc.toFixed(3)}, Brier ${h.brier.toFixed(3)}; refit on all ${summary.rows} rows (full report: npm run train -- --data training/data/telco.csv --label Churn --positive Yes --id customerID --out DIR)`);
+      const h = summary!.holdout;
+      console.log(`  hold-out ROC-AUC ${h.auc.toFixed(3)}, PR-AUC ${h.prAuc.toFixed(3)}, Brier ${h.brier.toFixed(3)}; ${summary!.chosen}, refit on all ${summary!.rows} rows (full report: npm run train -- --data training/data/telco.csv --label Churn --positive Yes --id customerID --out DIR)`);
       const published = await publishLocal(env, out, true);
       console.log(`  published and activated ${published.version} (r2://foresight-models/${published.r2Key})`);
       active = await activeModelRow(env.DB);

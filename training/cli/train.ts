@@ -1,18 +1,28 @@
 /**
- * `npm run train -- --data FILE.csv --label COL --positive VALUE [--id COL] [--arr COL]
- * --out DIR [--seed N] [--holdout 0.2]`: trains a churn model and writes DIR/model.json.
+ * `npm run train -- --data FILE.csv --label COL --positive VALUE [--id COL] [--arr COL] --out DIR`
+ * with `[--time COL] [--budget SECONDS] [--folds K] [--family F] [--red-precision P] [--seed N]
+ * [--holdout 0.2] [--no-refit]`: picks, calibrates and validates a churn model and writes
+ * DIR/model.json. Without a label, or with fewer than 200 labelled rows, it builds a transparent
+ * cold-start scorecard instead and says why.
  */
-import { formatTrainSummary, train } from "../train";
+import { formatTrainResult, train } from "../train";
 import { type FlagSpec, parseFlags, runCli, UsageError } from "./args";
 
+const FAMILIES = ["logistic", "mlp", "gbdt"] as const;
+
 const FLAGS = {
-  data: { type: "string", required: true, description: "labelled CSV with a header row, one row per account" },
-  label: { type: "string", required: true, description: "column saying whether the account churned" },
-  positive: { type: "string", required: true, description: "value of the label that means churned, e.g. Yes, 1, cancelled" },
+  data: { type: "string", required: true, description: "CSV with a header row, one row per account" },
+  label: { type: "string", description: "column saying whether the account churned (omit for a cold-start scorecard)" },
+  positive: { type: "string", description: "value of the label that means churned, e.g. Yes, 1, cancelled" },
   out: { type: "string", required: true, description: "directory to write model.json and model.json.sha256 into" },
   id: { type: "string", description: "account id column (never used as a signal)" },
   arr: { type: "string", description: "annual recurring revenue column (recorded for revenue at risk)" },
-  seed: { type: "string", description: "seed for the hold-out split and the fit (default 42)" },
+  time: { type: "string", description: "date or number column: train on older rows, validate on newer ones" },
+  budget: { type: "string", description: "seconds the model search may spend (default 120)" },
+  folds: { type: "string", description: "cross-validation folds for model selection (default 5)" },
+  family: { type: "string", description: `only this model family: ${FAMILIES.join(", ")} (default: the best by cross-validation)` },
+  "red-precision": { type: "string", description: "pick the lowest red threshold whose validation precision reaches this, e.g. 0.85" },
+  seed: { type: "string", description: "seed for the hold-out split and the fits (default 42)" },
   holdout: { type: "string", description: "share of rows held out to measure the model (default 0.2)" },
   "no-refit": { type: "boolean", description: "ship the model fitted on the training split instead of refitting on all rows" },
 } satisfies FlagSpec;
@@ -25,18 +35,42 @@ function numberFlag(value: string | undefined, flag: string): number | undefined
   return n;
 }
 
+/** A one-line progress bar on stderr (redrawn in place on a terminal, a line per step otherwise). */
+function progress(done: number, total: number, label: string): void {
+  const width = 24;
+  const filled = Math.round((done / Math.max(1, total)) * width);
+  const line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${label}`;
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${done === total ? "\n" : ""}`);
+  else process.stderr.write(`${line}\n`);
+}
+
 await runCli("train", FLAGS, async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
+  if (flags.label !== undefined && flags.positive === undefined) throw new UsageError("--positive", "missing: which value of --label means churned?");
+  if (flags.family !== undefined && !FAMILIES.includes(flags.family as never)) throw new UsageError("--family", `must be one of ${FAMILIES.join(", ")}, got "${flags.family}"`);
+  const redPrecision = numberFlag(flags["red-precision"], "--red-precision");
+  if (redPrecision !== undefined && !(redPrecision > 0 && redPrecision < 1)) throw new UsageError("--red-precision", "must be between 0 and 1, e.g. 0.85");
+  const budget = numberFlag(flags.budget, "--budget");
+  if (budget !== undefined && !(budget > 0)) throw new UsageError("--budget", "must be a positive number of seconds");
+  const folds = numberFlag(flags.folds, "--folds");
+  if (folds !== undefined && !(Number.isInteger(folds) && folds >= 2 && folds <= 20)) throw new UsageError("--folds", "must be a whole number from 2 to 20");
   const result = await train({
     data: flags.data as string,
-    label: flags.label as string,
-    positive: flags.positive as string,
+    label: flags.label ?? null,
+    positive: flags.positive ?? null,
     out: flags.out as string,
     id: flags.id ?? null,
     arr: flags.arr ?? null,
+    time: flags.time ?? null,
+    budget,
+    folds,
+    family: flags.family as (typeof FAMILIES)[number] | undefined,
+    redPrecision: redPrecision ?? null,
     seed: numberFlag(flags.seed, "--seed"),
     holdout: numberFlag(flags.holdout, "--holdout"),
     refit: !flags["no-refit"],
+    onProgress: progress,
+    onWarning: (message) => console.error(`warning: ${message}`),
   });
-  console.log(formatTrainSummary(result.summary));
+  console.log(formatTrainResult(result));
 });

@@ -30,14 +30,22 @@ export const Driver = z.object({
 
 export const RiskTier = z.enum(["red", "yellow", "green"]);
 
+export const Confidence = z.enum(["high", "medium", "low"]);
+
 export const ScoreResult = z.object({
-  churnProbability: z.number().min(0).max(1),
+  churnProbability: z.number().min(0).max(1).describe("Calibrated probability that the account churns"),
+  interval: z
+    .tuple([z.number(), z.number()])
+    .describe("90% range for churnProbability: how precisely accounts scored like this one were observed to churn, out of fold"),
+  confidence: Confidence.describe("high: interval narrower than 0.15 and every signal present; low: wider than 0.30, more than two signals imputed, or an unseen category"),
   riskTier: RiskTier,
   drivers: z.array(Driver),
   modelVersion: z.string(),
   imputed: z.array(z.string()).describe("Features that were missing or null and were imputed"),
   unseenLevels: z.array(z.string()).describe("Categorical features whose value the model never saw in training"),
-  baseValue: z.number().describe("SHAP base value: log-odds at the training mean"),
+  baseValue: z.number().describe("SHAP base value (log-odds); baseValue + Σ contributions = margin"),
+  margin: z.number().describe("The model's log-odds before calibration"),
+  driversMethod: z.enum(["exact", "occlusion"]).describe("exact: linear SHAP or TreeSHAP; occlusion: MLP, signal reset to the average"),
   accountId: z.string().optional(),
   scoredAt: z.string(),
 });
@@ -46,6 +54,8 @@ const accountRow = createSelectSchema(accounts);
 
 export const StoredScore = z.object({
   churnProbability: z.number(),
+  interval: z.tuple([z.number(), z.number()]).nullable(),
+  confidence: Confidence.nullable(),
   riskTier: z.string(),
   drivers: z.array(z.unknown()),
   imputed: z.array(z.string()),

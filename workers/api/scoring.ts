@@ -43,6 +43,9 @@ export function toScoreWrite(accountId: string, s: Score, source: string, scored
     accountId,
     modelVersion: s.modelVersion,
     churnProbability: s.churnProbability,
+    intervalLow: s.interval[0],
+    intervalHigh: s.interval[1],
+    confidence: s.confidence,
     riskTier: s.riskTier,
     drivers: s.drivers,
     imputed: s.imputed,
@@ -57,6 +60,8 @@ export async function latestScore(env: Env, accountId: string) {
   if (!row) return null;
   return {
     churnProbability: row.churnProbability,
+    interval: row.intervalLow != null && row.intervalHigh != null ? ([row.intervalLow, row.intervalHigh] as [number, number]) : null,
+    confidence: row.confidence as "high" | "medium" | "low" | null,
     riskTier: row.riskTier,
     drivers: row.drivers,
     imputed: row.imputed,

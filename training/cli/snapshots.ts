@@ -1,0 +1,44 @@
+/**
+ * `npm run snapshots -- --events FILE --customer COL --date COL [--amount COL] --cutoff DATE
+ * --horizon DAYS [--cohort-active DAYS] [--out FILE.csv]`: turns a raw event log into one row
+ * per customer as of the cutoff, labelled `churned` = yes/no, for `npm run train -- --label
+ * churned --positive yes --id COL`. The CSV goes to --out or stdout; the summary to stderr.
+ */
+import { writeFileSync } from "node:fs";
+import { readCsvFile } from "../dataset";
+import { buildSnapshot, formatSnapshotSummary, parseDaysFlag, snapshotCsv } from "../snapshots";
+import { type FlagSpec, parseFlags, runCli, UsageError } from "./args";
+
+const FLAGS = {
+  events: { type: "string", required: true, description: "event log CSV with a header row, one row per event (purchase, login, order)" },
+  customer: { type: "string", required: true, description: "column holding the customer id" },
+  date: { type: "string", required: true, description: "column holding the event date, YYYY-MM-DD" },
+  amount: { type: "string", description: "column holding each event's amount, e.g. spend" },
+  cutoff: { type: "string", required: true, description: "snapshot date, YYYY-MM-DD: features use events up to and including it" },
+  horizon: { type: "string", required: true, description: "days after the cutoff: no event in them means churned, e.g. 90" },
+  "cohort-active": { type: "string", description: "keep only customers with an event in this many days up to the cutoff, e.g. 180" },
+  out: { type: "string", description: "CSV file to write (default: stdout)" },
+} satisfies FlagSpec;
+
+await runCli("snapshots", FLAGS, async () => {
+  const flags = parseFlags(process.argv.slice(2), FLAGS);
+  const log = readCsvFile(flags.events as string, "--events");
+  const snapshot = buildSnapshot(log.csv, {
+    customer: flags.customer as string,
+    date: flags.date as string,
+    amount: flags.amount ?? null,
+    cutoff: flags.cutoff as string,
+    horizon: parseDaysFlag(flags.horizon as string, "--horizon"),
+    cohortActive: flags["cohort-active"] === undefined ? null : parseDaysFlag(flags["cohort-active"], "--cohort-active"),
+  });
+  const text = snapshotCsv(snapshot);
+  if (flags.out !== undefined) {
+    try {
+      writeFileSync(flags.out, text);
+    } catch (e) {
+      throw new UsageError("--out", `cannot write ${flags.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  } else process.stdout.write(text);
+  console.error(formatSnapshotSummary(snapshot.summary));
+  if (flags.out !== undefined) console.error(`  wrote ${flags.out}: train with --label churned --positive yes --id ${flags.customer}`);
+});
