@@ -218,6 +218,13 @@ interface Candidate {
   split: Split | null;
 }
 
+const NO_HIST = new Float64Array(0);
+
+/** Whether a new leaf may be split further, so that it needs a histogram. */
+function splittable(c: Candidate, o: GbdtOptions): boolean {
+  return c.depth < o.maxDepth && c.h >= 2 * o.minChildWeight && c.end - c.begin >= 2;
+}
+
 /** A tree under construction, in growable arrays. */
 class TreeBuilder {
   feature: number[] = [];
@@ -363,19 +370,29 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
     const root: Candidate = { node: tree.add(h0), begin: 0, end: n, depth: 0, g: g0, h: h0, hist: takeHist(), split: null };
     buildHist(root.hist, binned, features, idx, 0, n, gh, g0, h0);
     root.split = o.maxDepth > 0 ? bestSplit(root, binned, features, o) : null;
-    const open: Candidate[] = [root];
+    // `open` holds leaves with a split worth making (and their histogram); `done`, final leaves.
+    const open: Candidate[] = [];
     const done: Candidate[] = [];
+    const settle = (c: Candidate) => {
+      if (c.split) open.push(c);
+      else {
+        if (c.hist !== NO_HIST) giveHist(c.hist);
+        c.hist = NO_HIST;
+        done.push(c);
+      }
+    };
+    settle(root);
     let leaves = 1;
     while (open.length) {
       // Best-first: with no leaf cap this grows the same tree as level-by-level growth.
       let best = 0;
-      for (let k = 1; k < open.length; k++) if ((open[k].split?.gain ?? -1) > (open[best].split?.gain ?? -1)) best = k;
+      for (let k = 1; k < open.length; k++) if ((open[k].split as Split).gain > (open[best].split as Split).gain) best = k;
       const c = open[best];
       open.splice(best, 1);
-      const s = c.split;
-      if (!s || leaves >= maxLeaves) {
-        giveHist(c.hist);
-        done.push(c);
+      const s = c.split as Split;
+      if (leaves >= maxLeaves) {
+        c.split = null;
+        settle(c);
         continue;
       }
       leaves++;
@@ -404,23 +421,34 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
       tree.defaultLeft[node] = s.defaultLeft ? 1 : 0;
       tree.splitBin[node] = s.bin;
       tree.missingBin[node] = missingBin;
-      const leftC: Candidate = { node: tree.add(s.hl), begin: c.begin, end: l, depth: c.depth + 1, g: s.gl, h: s.hl, hist: c.hist, split: null };
-      const rightC: Candidate = { node: tree.add(c.h - s.hl), begin: l, end: c.end, depth: c.depth + 1, g: c.g - s.gl, h: c.h - s.hl, hist: c.hist, split: null };
+      const leftC: Candidate = { node: tree.add(s.hl), begin: c.begin, end: l, depth: c.depth + 1, g: s.gl, h: s.hl, hist: NO_HIST, split: null };
+      const rightC: Candidate = { node: tree.add(c.h - s.hl), begin: l, end: c.end, depth: c.depth + 1, g: c.g - s.gl, h: c.h - s.hl, hist: NO_HIST, split: null };
       tree.left[node] = leftC.node;
       tree.right[node] = rightC.node;
-      // Build the smaller child's histogram; the larger one is the parent's minus it, in place.
+      // Children that may split need histograms: build the smaller child's, and get the larger
+      // one's as the parent's minus it, in place. Children at the depth limit need none, which
+      // spares about half the work of a tree.
       const small = l - c.begin <= c.end - l ? leftC : rightC;
       const large = small === leftC ? rightC : leftC;
-      small.hist = takeHist();
-      buildHist(small.hist, binned, features, idx, small.begin, small.end, gh, small.g, small.h);
-      const ph = c.hist;
-      const sh = small.hist;
-      for (let b = 0, e = 2 * totalBins; b < e; b++) ph[b] -= sh[b];
-      large.hist = ph;
-      for (const child of [leftC, rightC]) {
-        child.split = child.depth < o.maxDepth && child.h >= 2 * o.minChildWeight ? bestSplit(child, binned, features, o) : null;
-        open.push(child);
-      }
+      const needSmall = splittable(small, o);
+      const needLarge = splittable(large, o);
+      if (needSmall || needLarge) {
+        const sh = takeHist();
+        buildHist(sh, binned, features, idx, small.begin, small.end, gh, small.g, small.h);
+        if (needLarge) {
+          const ph = c.hist;
+          for (let b = 0, e = 2 * totalBins; b < e; b++) ph[b] -= sh[b];
+          large.hist = ph;
+          large.split = bestSplit(large, binned, features, o);
+        } else giveHist(c.hist);
+        if (needSmall) {
+          small.hist = sh;
+          small.split = bestSplit(small, binned, features, o);
+        } else giveHist(sh);
+      } else giveHist(c.hist);
+      c.hist = NO_HIST;
+      settle(leftC);
+      settle(rightC);
     }
     for (const c of done) tree.value[c.node] = Math.fround((-c.g / (c.h + o.lambda)) * o.learningRate);
 

@@ -319,6 +319,8 @@ export class GbdtScorer {
 
   private readonly xf: Float32Array;
   private block: Float32Array | null = null;
+  private readonly ratios: Ratios;
+  private readonly hotScratch: Int32Array;
   private readonly path: { feature: Int32Array; zero: Float64Array; one: Float64Array; weight: Float64Array };
 
   constructor(params: GbdtParams) {
@@ -358,8 +360,11 @@ export class GbdtScorer {
     this.xf = new Float32Array(Math.max(1, width));
     const pathSize = ((maxDepth + 2) * (maxDepth + 3)) / 2;
     this.path = { feature: new Int32Array(pathSize), zero: new Float64Array(pathSize), one: new Float64Array(pathSize), weight: new Float64Array(pathSize) };
+    this.ratios = ratioTables(maxDepth + 2);
+    this.hotScratch = new Int32Array(maxDepth + 2);
 
-    this.heapDepth = maxDepth <= MAX_HEAP_DEPTH ? maxDepth : -1;
+    // Padding every tree to the deepest one must not cost more than ~32 MB (17 bytes a slot).
+    this.heapDepth = maxDepth <= MAX_HEAP_DEPTH && this.trees * 2 ** (maxDepth + 1) * 17 <= 32 << 20 ? maxDepth : -1;
     if (this.heapDepth >= 0) {
       const splits = (1 << this.heapDepth) - 1;
       const leaves = 1 << this.heapDepth;
@@ -641,14 +646,70 @@ export class GbdtScorer {
       po[start + i] = po[from + i];
       pw[start + i] = pw[from + i];
     }
-    extendPath(pf, pz, po, pw, start, depth, parentZero, parentOne, parentFeature);
+    extendPath(this.ratios, pf, pz, po, pw, start, depth, parentZero, parentOne, parentFeature);
 
     const f = this.feature[node];
     if (f < 0) {
       const leafValue = this.value[node];
+      const r = this.ratios;
+      const row = depth * r.size;
+      // An element with one = 0 has unwound sum Σ_i weight_i·(d+1)/(d−i) over its zero
+      // fraction: the sum is the same for all of them, so it is taken once per leaf.
+      let coldSum = 0;
+      for (let i = 0; i < depth; i++) coldSum += pw[start + i] * r.invDown[row + i];
+      const hot = this.hotScratch;
+      let nh = 0;
       for (let i = 1; i <= depth; i++) {
-        const w = unwoundPathSum(pz, po, pw, start, depth, i);
-        out[owners[pf[start + i]]] += w * (po[start + i] - pz[start + i]) * leafValue;
+        const one = po[start + i];
+        const zero = pz[start + i];
+        if (one !== 0) hot[nh++] = i;
+        // w·(one − zero)·leaf with w = coldSum / zero and one = 0.
+        else if (zero !== 0) out[owners[pf[start + i]]] -= coldSum * leafValue;
+      }
+      // Elements with one ≠ 0 each need a serial recurrence over the path; four run side by
+      // side so the CPU overlaps their multiply chains (a lone chain is latency-bound).
+      for (let q = 0; q < nh; q += 4) {
+        const k0 = hot[q];
+        const k1 = q + 1 < nh ? hot[q + 1] : k0;
+        const k2 = q + 2 < nh ? hot[q + 2] : k0;
+        const k3 = q + 3 < nh ? hot[q + 3] : k0;
+        const z0 = pz[start + k0];
+        const z1 = pz[start + k1];
+        const z2 = pz[start + k2];
+        const z3 = pz[start + k3];
+        const o0 = 1 / po[start + k0];
+        const o1 = 1 / po[start + k1];
+        const o2 = 1 / po[start + k2];
+        const o3 = 1 / po[start + k3];
+        let n0 = pw[start + depth];
+        let n1 = n0;
+        let n2 = n0;
+        let n3 = n0;
+        let w0 = 0;
+        let w1 = 0;
+        let w2 = 0;
+        let w3 = 0;
+        for (let i = depth - 1; i >= 0; i--) {
+          const iu = r.invUp[row + i];
+          const dn = r.down[row + i];
+          const p = pw[start + i];
+          const t0 = n0 * iu * o0;
+          const t1 = n1 * iu * o1;
+          const t2 = n2 * iu * o2;
+          const t3 = n3 * iu * o3;
+          w0 += t0;
+          w1 += t1;
+          w2 += t2;
+          w3 += t3;
+          n0 = p - t0 * z0 * dn;
+          n1 = p - t1 * z1 * dn;
+          n2 = p - t2 * z2 * dn;
+          n3 = p - t3 * z3 * dn;
+        }
+        out[owners[pf[start + k0]]] += w0 * (po[start + k0] - z0) * leafValue;
+        if (q + 1 < nh) out[owners[pf[start + k1]]] += w1 * (po[start + k1] - z1) * leafValue;
+        if (q + 2 < nh) out[owners[pf[start + k2]]] += w2 * (po[start + k2] - z2) * leafValue;
+        if (q + 3 < nh) out[owners[pf[start + k3]]] += w3 * (po[start + k3] - z3) * leafValue;
       }
       return;
     }
@@ -669,7 +730,7 @@ export class GbdtScorer {
     if (k <= d) {
       incomingZero = pz[start + k];
       incomingOne = po[start + k];
-      unwindPath(pf, pz, po, pw, start, d, k);
+      unwindPath(this.ratios, pf, pz, po, pw, start, d, k);
       d -= 1;
     }
     const next = start + depth + 1;
@@ -678,53 +739,65 @@ export class GbdtScorer {
   }
 }
 
-// The three path routines follow XGBoost's tree_model.cc (ExtendPath, UnwindPath,
-// UnwoundPathSum) over parallel arrays; `s` is the frame start, `d` the frame's last index.
+// The path routines follow XGBoost's tree_model.cc (ExtendPath, UnwindPath; UnwoundPathSum is
+// inlined at the leaves in `treeShap`) over parallel arrays; `s` is the frame start, `d` the
+// frame's last index. The ratios (i+1)/(d+1), (d−i)/(d+1) and their inverses come from tables
+// (see `ratioTables`) and 1/one, 1/zero are taken once per call: divisions were most of the time.
 
-function extendPath(pf: Int32Array, pz: Float64Array, po: Float64Array, pw: Float64Array, s: number, d: number, zero: number, one: number, feature: number): void {
+/** Per (d, i), at d·size + i: up = (i+1)/(d+1), down = (d−i)/(d+1), and their inverses. */
+interface Ratios {
+  size: number;
+  up: Float64Array;
+  down: Float64Array;
+  invUp: Float64Array;
+  invDown: Float64Array;
+}
+
+function ratioTables(maxD: number): Ratios {
+  const size = maxD + 1;
+  const r: Ratios = { size, up: new Float64Array(size * size), down: new Float64Array(size * size), invUp: new Float64Array(size * size), invDown: new Float64Array(size * size) };
+  for (let d = 0; d < size; d++) {
+    for (let i = 0; i <= d; i++) {
+      r.up[d * size + i] = (i + 1) / (d + 1);
+      r.down[d * size + i] = (d - i) / (d + 1);
+      r.invUp[d * size + i] = (d + 1) / (i + 1);
+      r.invDown[d * size + i] = i < d ? (d + 1) / (d - i) : 0;
+    }
+  }
+  return r;
+}
+
+function extendPath(r: Ratios, pf: Int32Array, pz: Float64Array, po: Float64Array, pw: Float64Array, s: number, d: number, zero: number, one: number, feature: number): void {
   pf[s + d] = feature;
   pz[s + d] = zero;
   po[s + d] = one;
   pw[s + d] = d === 0 ? 1 : 0;
+  const row = d * r.size;
   for (let i = d - 1; i >= 0; i--) {
-    pw[s + i + 1] += (one * pw[s + i] * (i + 1)) / (d + 1);
-    pw[s + i] = (zero * pw[s + i] * (d - i)) / (d + 1);
+    pw[s + i + 1] += one * pw[s + i] * r.up[row + i];
+    pw[s + i] = zero * pw[s + i] * r.down[row + i];
   }
 }
 
-function unwindPath(pf: Int32Array, pz: Float64Array, po: Float64Array, pw: Float64Array, s: number, d: number, k: number): void {
+function unwindPath(r: Ratios, pf: Int32Array, pz: Float64Array, po: Float64Array, pw: Float64Array, s: number, d: number, k: number): void {
   const one = po[s + k];
   const zero = pz[s + k];
+  const row = d * r.size;
   let nextOne = pw[s + d];
-  for (let i = d - 1; i >= 0; i--) {
-    if (one !== 0) {
+  if (one !== 0) {
+    const invOne = 1 / one;
+    for (let i = d - 1; i >= 0; i--) {
       const tmp = pw[s + i];
-      pw[s + i] = (nextOne * (d + 1)) / ((i + 1) * one);
-      nextOne = tmp - (pw[s + i] * zero * (d - i)) / (d + 1);
-    } else {
-      pw[s + i] = (pw[s + i] * (d + 1)) / (zero * (d - i));
+      pw[s + i] = nextOne * r.invUp[row + i] * invOne;
+      nextOne = tmp - pw[s + i] * zero * r.down[row + i];
     }
+  } else {
+    const invZero = 1 / zero;
+    for (let i = d - 1; i >= 0; i--) pw[s + i] = pw[s + i] * r.invDown[row + i] * invZero;
   }
   for (let i = k; i < d; i++) {
     pf[s + i] = pf[s + i + 1];
     pz[s + i] = pz[s + i + 1];
     po[s + i] = po[s + i + 1];
   }
-}
-
-function unwoundPathSum(pz: Float64Array, po: Float64Array, pw: Float64Array, s: number, d: number, k: number): number {
-  const one = po[s + k];
-  const zero = pz[s + k];
-  let nextOne = pw[s + d];
-  let total = 0;
-  for (let i = d - 1; i >= 0; i--) {
-    if (one !== 0) {
-      const tmp = (nextOne * (d + 1)) / ((i + 1) * one);
-      total += tmp;
-      nextOne = pw[s + i] - (tmp * zero * (d - i)) / (d + 1);
-    } else if (zero !== 0) {
-      total += pw[s + i] / zero / ((d - i) / (d + 1));
-    }
-  }
-  return total;
 }
