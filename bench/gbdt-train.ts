@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { rocAuc } from "../shared/metrics";
 import { GbdtScorer } from "../shared/model/gbdt";
 import { trainGbdt } from "../training/gbdt";
-import { syntheticData, telcoData, writeBenchCsv } from "./gbdt-data";
+import { allBenchData, writeBenchCsv } from "./gbdt-data";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "300" }, depth: { type: "string", default: "4" }, eta: { type: "string", default: "0.05" }, repeat: { type: "string", default: "5" } } });
 const rounds = Number(values.rounds);
@@ -19,7 +19,7 @@ const depth = Number(values.depth);
 const eta = Number(values.eta);
 const repeat = Number(values.repeat);
 
-for (const d of [telcoData(), syntheticData()]) {
+for (const d of allBenchData()) {
   writeBenchCsv(d);
   const times: number[] = [];
   const aucs: number[] = [];

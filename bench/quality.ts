@@ -53,7 +53,7 @@ interface Quality {
 }
 
 function qualityOf(y: number[], p: number[], seconds: number, foldAucs?: number[]): Quality {
-  const red = atThreshold(p, y, 0.7);
+  const red = atThreshold(y, p, 0.7);
   const order = p.map((_, i) => i).sort((a, b) => p[b] - p[a]).slice(0, Math.floor(p.length / 10));
   const mean = foldAucs ? foldAucs.reduce((a, b) => a + b, 0) / foldAucs.length : undefined;
   return {

@@ -180,8 +180,8 @@ export interface SelectOptions {
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
-/** How much better (OOF ROC-AUC) an MLP must be to ship despite its approximate drivers. */
-export const MLP_MARGIN = 0.005;
+/** Simplest first: the order the one-standard-error rule prefers among equivalent candidates. */
+const COMPLEXITY: Record<Recipe["family"], number> = { logistic: 0, gbdt: 1, blend: 2, mlp: 3 };
 
 /**
  * Cross-validates the candidates on CSV rows `rows` (labels `y`, aligned), within the budget,
@@ -197,6 +197,9 @@ export async function selectModel(input: FitInput, rows: number[], y: Uint8Array
 
   const recipes = candidateRecipes(o.seed).filter((r) => !o.family || r.family === o.family);
   const results: { recipe: Recipe; oof: Float64Array; row: LeaderboardRow; rounds?: number }[] = [];
+  // Per-fold ROC-AUC of an out-of-fold vector: the paired comparison behind the 1-SE rule.
+  const foldSlots = folds.map((f) => f.valid.map((p) => slot[p]));
+  const foldAucs = (oof: Float64Array) => foldSlots.map((slots) => rocAuc(Uint8Array.from(slots, (k) => yOof[k]), Float64Array.from(slots, (k) => oof[k])));
   const skipped: string[] = [];
   const total = recipes.length * folds.length;
   let done = 0;
@@ -232,21 +235,31 @@ export async function selectModel(input: FitInput, rows: number[], y: Uint8Array
   const linear = best("logistic");
   const trees = best("gbdt");
   if (linear && trees) {
-    let top = { weight: -1, auc: -Infinity, oof: new Float64Array(0) };
-    for (let w = 0; w <= 1.0001; w += 0.1) {
-      const mix = Float64Array.from(linear.oof, (v, k) => w * v + (1 - w) * trees.oof[k]);
-      const auc = rocAuc(yOof, mix);
-      if (auc > top.auc) top = { weight: Math.round(w * 10) / 10, auc, oof: mix };
-    }
-    if (top.weight > 0 && top.weight < 1) {
-      const recipe: Recipe = { family: "blend", name: `blend ${top.weight} × ${linear.recipe.name} + ${Math.round((1 - top.weight) * 10) / 10} × ${trees.recipe.name}`, linear: linear.recipe as never, trees: trees.recipe as never, weight: top.weight };
-      results.push({ recipe, oof: top.oof, rounds: trees.rounds, row: leaderboardRow(recipe.name, "blend", top.oof, yOof, linear.row.seconds + trees.row.seconds) });
+    // The blend weight follows the same one-standard-error rule as the candidates: the most
+    // linear mix whose fold-by-fold ROC-AUC is within one standard error of the best mix.
+    const mixes = Array.from({ length: 11 }, (_, k) => {
+      const w = k / 10;
+      const oof = Float64Array.from(linear.oof, (v, i) => w * v + (1 - w) * trees.oof[i]);
+      return { weight: w, oof, aucs: foldAucs(oof) };
+    });
+    const mean = (a: number[]) => a.reduce((x, v) => x + v, 0) / a.length;
+    const top = mixes.reduce((a, b) => (mean(b.aucs) > mean(a.aucs) ? b : a));
+    const pick = mixes.filter((m) => withinOneSe(top.aucs, m.aucs)).reduce((a, b) => (b.weight > a.weight ? b : a));
+    if (pick.weight > 0 && pick.weight < 1) {
+      const recipe: Recipe = { family: "blend", name: `blend ${pick.weight} × ${linear.recipe.name} + ${Math.round((1 - pick.weight) * 10) / 10} × ${trees.recipe.name}`, linear: linear.recipe as never, trees: trees.recipe as never, weight: pick.weight };
+      results.push({ recipe, oof: pick.oof, rounds: trees.rounds, row: leaderboardRow(recipe.name, "blend", pick.oof, yOof, linear.row.seconds + trees.row.seconds) });
     }
   }
 
+  // One-standard-error rule: among candidates whose fold-by-fold ROC-AUC is within one standard
+  // error of the best one's (paired over the same folds), ship the simplest. Simpler models are
+  // steadier on new data and easier to explain; a real gain from trees survives the rule.
   const ranked = [...results].sort((a, b) => b.row.auc - a.row.auc);
-  const bestExact = ranked.find((r) => r.row.exact)!;
-  const chosen = ranked[0].row.exact || ranked[0].row.auc - bestExact.row.auc > MLP_MARGIN || o.family === "mlp" ? ranked[0] : bestExact;
+  const bestAucs = foldAucs(ranked[0].oof);
+  const equivalent = ranked.filter((r) => withinOneSe(bestAucs, foldAucs(r.oof)));
+  const explainable = equivalent.filter((r) => r.row.exact);
+  const pool = o.family === "mlp" || explainable.length === 0 ? equivalent : explainable;
+  const chosen = [...pool].sort((a, b) => COMPLEXITY[a.recipe.family] - COMPLEXITY[b.recipe.family] || b.row.auc - a.row.auc)[0];
   return {
     recipe: chosen.recipe,
     leaderboard: ranked.map((r) => r.row),
@@ -256,6 +269,14 @@ export async function selectModel(input: FitInput, rows: number[], y: Uint8Array
     skipped,
     folds: folds.length,
   };
+}
+
+/** True when `candidate` trails `best` by at most one standard error of their paired fold differences. */
+function withinOneSe(best: number[], candidate: number[]): boolean {
+  const d = candidate.map((a, k) => best[k] - a);
+  const mean = d.reduce((x, v) => x + v, 0) / d.length;
+  const se = Math.sqrt(d.reduce((x, v) => x + (v - mean) ** 2, 0) / Math.max(1, d.length - 1) / d.length);
+  return mean <= se;
 }
 
 function leaderboardRow(name: string, family: Recipe["family"], oof: Float64Array, y: Uint8Array, seconds: number): LeaderboardRow {

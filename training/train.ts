@@ -146,7 +146,7 @@ function timeSplit(times: Float64Array, fraction: number): { train: number[]; ho
 export function tiersForPrecision(p: ArrayLike<number>, y: ArrayLike<number>, target: number): TierThresholds {
   const candidates = [...new Set(Array.from(p))].sort((a, b) => a - b);
   for (const t of candidates) {
-    const r = atThreshold(p, y, t);
+    const r = atThreshold(y, p, t);
     // Require a handful of accounts so one lucky account cannot set the tier.
     if (r.flagged >= 5 && r.precision >= target) return { red: t, yellow: Math.min(DEFAULT_TIERS.yellow, t) };
   }
@@ -302,7 +302,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const tierRows = tierTable(yHold, holdoutProbabilities, tiers);
   const importance = globalImportance(holdScores);
-  const red = atThreshold(oofCalibrated, yOof, tiers.red);
+  const red = atThreshold(yOof, oofCalibrated, tiers.red);
 
   // The hold-out has measured the recipe; the shipped model is the same recipe refit on every
   // labelled row, so no history is wasted. Its statistics and weights come from all rows.
@@ -485,6 +485,7 @@ export function formatTrainSummary(s: TrainSummary): string {
       [false, true, true, true, true, false],
     ),
   );
+  out.push(`  * shipped: ${s.chosen}, the simplest candidate within one standard error (fold by fold) of the best ROC-AUC`);
   if (s.skipped.length) out.push(`  skipped for the time budget: ${s.skipped.join("; ")}`);
   out.push("");
   out.push(`Hold-out quality (${count(s.holdoutRows)} accounts, ${count(s.holdoutPositives)} churned; ${s.calibration.method} calibration)`);

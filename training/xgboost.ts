@@ -70,7 +70,8 @@ export function readXgboostJson(json: unknown): XgboostImport {
   if (Number(param.num_class ?? 0) > 1 || Number(param.num_target ?? 1) > 1) fail("multi-class or multi-target models are not supported");
   const numFeature = Number(param.num_feature);
   if (!Number.isInteger(numFeature) || numFeature < 1) fail(`num_feature is ${JSON.stringify(param.num_feature)}`);
-  const baseScore = Number(param.base_score ?? "0.5");
+  // 1.x writes "5E-1"; 2.1+ writes a vector, "[5E-1]".
+  const baseScore = Number(String(param.base_score ?? "0.5").replace(/^\[(.*)\]$/, "$1"));
   if (!(baseScore > 0 && baseScore < 1)) fail(`base_score ${JSON.stringify(param.base_score)} is not a probability`);
   const treesJson = booster.model?.trees;
   if (!Array.isArray(treesJson)) fail("no trees");

@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--eta", type=float, default=0.05)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--sets", default="telco,synthetic")
+    ap.add_argument("--sets", default="telco,synthetic,synthetic-mild")
     args = ap.parse_args()
     for name in args.sets.split(","):
         xtr, ytr, names = load(f"{name}-train.csv")

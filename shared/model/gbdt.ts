@@ -24,8 +24,15 @@
  * A full depth-6 tree is 127 nodes × 6 bytes + 64 leaves × 4 bytes ≈ 1 KB, so 300 such trees
  * are about 407 KB of base64. Features are limited to 32,767 encoded columns.
  *
- * Storing only leaf covers keeps TreeSHAP's efficiency exact (base + Σ SHAP = margin): with
- * parent covers recomputed as sums, every node's child fractions add up to exactly 1.
+ * Only leaves store covers: a split's cover is the sum of its children's (both are hessian sums
+ * over the same rows), so it is recomputed on load. (XGBoost stores every node's float32 cover,
+ * which can differ from the sum in the 7th digit; imported SHAP values move by about that much.)
+ *
+ * ## In memory
+ * `GbdtScorer` keeps the trees twice: in pointer form for TreeSHAP, and, for scoring, padded to
+ * complete binary trees of the ensemble's depth (heap order: children of slot i at 2i+1, 2i+2;
+ * a short branch continues as pass-through splits), so descending needs no child pointers and no
+ * leaf test. Ensembles deeper than 10 score in pointer form.
  */
 import type { GbdtParams } from "./artifact";
 
@@ -189,6 +196,7 @@ export function encodeGbdt(model: GbdtModel): GbdtParams {
         if (!(f <= MAX_FEATURE)) throw new RangeError(`split feature ${f} is beyond the ${MAX_FEATURE + 1} columns this format holds`);
         split.push((f + 1) | (tree.defaultLeft[n] ? DEFAULT_LEFT_BIT : 0));
         order.push(tree.left[n], tree.right[n]);
+        if (order.length > tree.feature.length) throw new Error("tree has a cycle or shared children");
       }
       value.push(tree.value[n]);
     }
@@ -240,6 +248,7 @@ export function decodeGbdt(params: GbdtParams): GbdtModel {
         if (leafAt >= leafCover.length) throw new Error("tree ensemble has fewer leaf covers than leaves");
         tree.cover[i] = leafCover[leafAt++];
       } else {
+        if ((s & ~DEFAULT_LEFT_BIT) === 0) throw new Error(`tree ${t} node ${i} has no split feature`);
         tree.feature[i] = (s & ~DEFAULT_LEFT_BIT) - 1;
         tree.defaultLeft[i] = s & DEFAULT_LEFT_BIT ? 1 : 0;
         const l = 2 * splits + 1;

@@ -5,6 +5,7 @@
  */
 import { type ModelArtifact, type ModelParams, parseArtifact, type RiskTier, riskTier } from "./artifact";
 import { calibrate, certainty, type Confidence } from "./calibration";
+import { nextAction } from "./cs-signals";
 import { encodedOwners, encodeRow, type FeatureSpec, type RawValue, unseenLevels } from "./features";
 import { GbdtScorer } from "./gbdt";
 import { LogisticScorer, sigmoid } from "./logistic";
@@ -35,6 +36,8 @@ export interface Score {
   margin: number;
   /** `exact` (linear SHAP or TreeSHAP) or `occlusion` (MLP: change when a signal is reset to average). */
   driversMethod: "exact" | "occlusion";
+  /** What a CSM should do next, from the driver that raises risk the most. */
+  nextAction: string;
   modelVersion: string;
 }
 
@@ -249,6 +252,7 @@ export class Scorer {
       baseValue: m.baseValue,
       margin,
       driversMethod: m.exact ? "exact" : "occlusion",
+      nextAction: nextAction(drivers),
       modelVersion: this.artifact.version,
     };
   }

@@ -45,6 +45,7 @@ export const ScoreResult = z.object({
   unseenLevels: z.array(z.string()).describe("Categorical features whose value the model never saw in training"),
   baseValue: z.number().describe("SHAP base value (log-odds); baseValue + Σ contributions = margin"),
   margin: z.number().describe("The model's log-odds before calibration"),
+  nextAction: z.string().describe("What a CSM should do next, from the driver that raises risk the most"),
   driversMethod: z.enum(["exact", "occlusion"]).describe("exact: linear SHAP or TreeSHAP; occlusion: MLP, signal reset to the average"),
   accountId: z.string().optional(),
   scoredAt: z.string(),
