@@ -12,10 +12,10 @@ import { mulberry32 } from "../training/split";
 const out = process.argv[2] ?? ".foresight/bench/wide.csv";
 const random = mulberry32(50);
 const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-const header = ["account_id", ...Array.from({ length: 40 }, (_, j) => `signal_${j}`), ...Array.from({ length: 6 }, (_, j) => `segment_${j}`), ...Array.from({ length: 3 }, (_, j) => `flag_${j}`), "churned"];
+const header = ["account_id", ...Array.from({ length: 41 }, (_, j) => `signal_${j}`), ...Array.from({ length: 6 }, (_, j) => `segment_${j}`), ...Array.from({ length: 3 }, (_, j) => `flag_${j}`), "churned"];
 const rows: (string | number)[][] = [];
 for (let i = 0; i < 10_000; i++) {
-  const x = Array.from({ length: 40 }, () => normal());
+  const x = Array.from({ length: 41 }, () => normal());
   const seg = Array.from({ length: 6 }, () => ["a", "b", "c", "d"][Math.floor(random() * 4)]);
   const flags = Array.from({ length: 3 }, () => (random() < 0.3 ? "yes" : "no"));
   const z = -0.8 + 0.6 * x[0] - 0.5 * x[1] + (x[2] > 0.5 && x[3] > 0 ? 1.2 : 0) + 0.4 * Math.abs(x[4]) + (seg[0] === "d" ? 0.5 : 0) + (flags[0] === "yes" ? 0.4 : 0);
