@@ -11,6 +11,7 @@ import type { Csv } from "../shared/csv";
 import { atThreshold, brier, logLoss, prAuc, rocAuc } from "../shared/metrics";
 import { DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact, type TierThresholds } from "../shared/model/artifact";
 import { calibrate } from "../shared/model/calibration";
+import { gbdtSizeBytes } from "../shared/model/gbdt";
 import { encodedNames, isMissing } from "../shared/model/features";
 import { type Score, Scorer } from "../shared/model/scorer";
 import { calibrationReport, fitCalibration, intervalCoverage } from "./calibrate";
@@ -66,6 +67,9 @@ export interface TrainOptions {
 
 export interface TrainSummary {
   version: string;
+  /** Size of model.json, and of the tree arrays in it as base64 (0 without trees). */
+  modelBytes: number;
+  treeBytesBase64: number;
   /** Rows the shipped model was refit on; 0 when it is the train-split model. */
   refitRows: number;
   dataFile: string;
@@ -151,6 +155,13 @@ export function tiersForPrecision(p: ArrayLike<number>, y: ArrayLike<number>, ta
     if (r.flagged >= 5 && r.precision >= target) return { red: t, yellow: Math.min(DEFAULT_TIERS.yellow, t) };
   }
   return { red: 1, yellow: DEFAULT_TIERS.yellow };
+}
+
+/** Base64 bytes of the tree arrays in a model (trees alone, or inside a blend). */
+function treeBytes(m: ModelArtifact["model"]): number {
+  if (m.family === "gbdt") return gbdtSizeBytes(m);
+  if (m.family === "blend") return m.members.reduce((n, x) => n + (x.model.family === "gbdt" ? gbdtSizeBytes(x.model) : 0), 0);
+  return 0;
 }
 
 /** Mean |SHAP| per user column over the hold-out: which signals move scores most. */
@@ -344,11 +355,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     timeColumn: options.time ?? null,
   };
 
+  artifact.metrics.treeBytesBase64 = treeBytes(artifact.model);
   const json = `${JSON.stringify(artifact, null, 2)}\n`;
   const modelSha256 = sha256Hex(json);
   const modelPath = options.out ? writeArtifactJson(options.out, json).path : null;
 
   const summary: TrainSummary = {
+    modelBytes: json.length,
+    treeBytesBase64: artifact.metrics.treeBytesBase64 as number,
     version: artifact.version,
     dataFile: options.data,
     dataSha256: file.sha256,
@@ -519,7 +533,7 @@ export function formatTrainSummary(s: TrainSummary): string {
   out.push("Signals that move scores most (mean |SHAP| on the hold-out, log-odds)");
   out.push(formatTable(["column", "mean |contribution|"], s.importance.slice(0, 10).map((d) => [d.feature, fixed(d.meanAbs, 3)]), [false, true]));
   out.push("");
-  out.push(`Trained in ${(s.totalMs / 1000).toFixed(1)} s.`);
+  out.push(`Trained in ${(s.totalMs / 1000).toFixed(1)} s. model.json is ${(s.modelBytes / 1024).toFixed(1)} KiB${s.treeBytesBase64 ? `, of which the tree arrays take ${(s.treeBytesBase64 / 1024).toFixed(1)} KiB of base64` : ""}.`);
   out.push(
     s.refitRows
       ? `The hold-out measured the recipe; the shipped model is the same recipe refit on all ${count(s.refitRows)} labelled rows.`

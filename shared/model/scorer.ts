@@ -51,28 +51,13 @@ interface MarginModel {
   contributions(x: Float64Array, owners: Int32Array, out: Float64Array, offset?: number): void;
 }
 
-class Linear implements MarginModel {
-  readonly missingAsNaN = false;
+/** The linear and tree scorers already compute margins and exact SHAP; this names their needs. */
+class Exact implements MarginModel {
   readonly exact = true;
-  private readonly s: LogisticScorer;
-  constructor(intercept: number, weights: number[], baseline: number[]) {
-    this.s = new LogisticScorer({ family: "logistic", intercept, weights }, baseline);
-  }
-  get baseValue() {
-    return this.s.baseValue;
-  }
-  margin(x: Float64Array, offset = 0) {
-    return this.s.margin(x, offset);
-  }
-  contributions(x: Float64Array, owners: Int32Array, out: Float64Array, offset = 0) {
-    this.s.contributions(x, owners, out, offset);
-  }
-}
-
-class Trees implements MarginModel {
-  readonly missingAsNaN = true;
-  readonly exact = true;
-  constructor(private readonly s: GbdtScorer) {}
+  constructor(
+    private readonly s: LogisticScorer | GbdtScorer,
+    readonly missingAsNaN: boolean,
+  ) {}
   get baseValue() {
     return this.s.baseValue;
   }
@@ -156,9 +141,9 @@ function marginModel(params: ModelParams, baseline: number[], groups: number): M
   switch (params.family) {
     case "logistic":
     case "scorecard":
-      return new Linear(params.intercept, params.weights, baseline);
+      return new Exact(new LogisticScorer({ family: "logistic", intercept: params.intercept, weights: params.weights }, baseline), false);
     case "gbdt":
-      return new Trees(new GbdtScorer(params));
+      return new Exact(new GbdtScorer(params), true);
     case "mlp":
       return new Mlp(params, baseline);
     case "blend":

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mulberry32 } from "../../training/split";
 import { describe, expect, it } from "vitest";
 import { type Csv, parseCsv, toCsv } from "../../shared/csv";
 import type { FeatureSpec } from "../../shared/model/features";
@@ -10,17 +11,8 @@ import { leakageWarnings } from "../../training/leakage";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** A small seeded generator (mulberry32) so the synthetic accounts are the same every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator so the synthetic accounts are the same every run. */
+const random = (seed: number) => mulberry32(seed);
 
 /**
  * 400 accounts, 30% churned. Leaks: `cancel_flag` (Y on exactly the churned rows), `status`
