@@ -41,37 +41,46 @@ export interface Score {
   modelVersion: string;
 }
 
+/** A row encoded both ways: filled for linear models and MLPs, NaN-for-missing for trees. */
+interface Encoded {
+  filled: Float64Array;
+  nan: Float64Array;
+}
+
 /** Anything that turns an encoded row into log-odds and (ideally exact) SHAP values. */
 interface MarginModel {
   readonly baseValue: number;
-  /** Tree models want missing inputs as NaN; linear ones want them filled. */
-  readonly missingAsNaN: boolean;
   readonly exact: boolean;
-  margin(x: Float64Array, offset?: number): number;
-  contributions(x: Float64Array, owners: Int32Array, out: Float64Array, offset?: number): void;
+  /** Which encodings `margin` reads, so the scorer computes only those. */
+  readonly needs: { filled: boolean; nan: boolean };
+  margin(x: Encoded): number;
+  contributions(x: Encoded, owners: Int32Array, out: Float64Array): void;
 }
 
-/** The linear and tree scorers already compute margins and exact SHAP; this names their needs. */
+/** The linear and tree scorers already compute margins and exact SHAP; this picks their input. */
 class Exact implements MarginModel {
   readonly exact = true;
+  readonly needs: { filled: boolean; nan: boolean };
   constructor(
     private readonly s: LogisticScorer | GbdtScorer,
-    readonly missingAsNaN: boolean,
-  ) {}
+    private readonly missingAsNaN: boolean,
+  ) {
+    this.needs = { filled: !missingAsNaN, nan: missingAsNaN };
+  }
   get baseValue() {
     return this.s.baseValue;
   }
-  margin(x: Float64Array, offset = 0) {
-    return this.s.margin(x, offset);
+  margin(x: Encoded) {
+    return this.s.margin(this.missingAsNaN ? x.nan : x.filled);
   }
-  contributions(x: Float64Array, owners: Int32Array, out: Float64Array, offset = 0) {
-    this.s.contributions(x, owners, out, offset);
+  contributions(x: Encoded, owners: Int32Array, out: Float64Array) {
+    this.s.contributions(this.missingAsNaN ? x.nan : x.filled, owners, out);
   }
 }
 
 /** MLP drivers are not exact: each user column's inputs are reset to the training mean in turn. */
 class Mlp implements MarginModel {
-  readonly missingAsNaN = false;
+  readonly needs = { filled: true, nan: false };
   readonly exact = false;
   readonly baseValue: number;
   private readonly s: MlpScorer;
@@ -83,19 +92,19 @@ class Mlp implements MarginModel {
     this.scratch = new Float64Array(baseline.length);
     this.baseValue = this.s.margin(this.baseline);
   }
-  margin(x: Float64Array, offset = 0) {
-    return this.s.margin(x, offset);
+  margin(x: Encoded) {
+    return this.s.margin(x.filled);
   }
-  contributions(x: Float64Array, owners: Int32Array, out: Float64Array, offset = 0) {
-    const full = this.s.margin(x, offset);
-    for (let j = 0; j < this.scratch.length; j++) this.scratch[j] = x[offset + j];
+  contributions(x: Encoded, owners: Int32Array, out: Float64Array) {
+    const full = this.s.margin(x.filled);
+    this.scratch.set(x.filled);
     let start = 0;
     while (start < owners.length) {
       let end = start;
       while (end < owners.length && owners[end] === owners[start]) end++;
       for (let j = start; j < end; j++) this.scratch[j] = this.baseline[j];
       out[owners[start]] += full - this.s.margin(this.scratch);
-      for (let j = start; j < end; j++) this.scratch[j] = x[offset + j];
+      for (let j = start; j < end; j++) this.scratch[j] = x.filled[j];
       start = end;
     }
   }
@@ -103,9 +112,9 @@ class Mlp implements MarginModel {
 
 /** A blend's margin and SHAP values are the weighted sums of its members'. */
 class Blend implements MarginModel {
-  readonly missingAsNaN = false;
   readonly exact: boolean;
   readonly baseValue: number;
+  readonly needs: { filled: boolean; nan: boolean };
   private readonly scratch: Float64Array;
   constructor(
     private readonly members: { weight: number; model: MarginModel }[],
@@ -114,26 +123,20 @@ class Blend implements MarginModel {
   ) {
     this.exact = members.every((m) => m.model.exact);
     this.baseValue = intercept + members.reduce((a, m) => a + m.weight * m.model.baseValue, 0);
+    this.needs = { filled: members.some((m) => m.model.needs.filled), nan: members.some((m) => m.model.needs.nan) };
     this.scratch = new Float64Array(groups);
   }
-  /** `x` holds the filled encoding, `xNaN` the NaN-for-missing one; each member reads its own. */
-  marginPair(x: Float64Array, xNaN: Float64Array): number {
+  margin(x: Encoded): number {
     let z = this.intercept;
-    for (const m of this.members) z += m.weight * m.model.margin(m.model.missingAsNaN ? xNaN : x);
+    for (const m of this.members) z += m.weight * m.model.margin(x);
     return z;
   }
-  contributionsPair(x: Float64Array, xNaN: Float64Array, owners: Int32Array, out: Float64Array): void {
+  contributions(x: Encoded, owners: Int32Array, out: Float64Array): void {
     for (const m of this.members) {
       this.scratch.fill(0);
-      m.model.contributions(m.model.missingAsNaN ? xNaN : x, owners, this.scratch);
+      m.model.contributions(x, owners, this.scratch);
       for (let i = 0; i < out.length; i++) out[i] += m.weight * this.scratch[i];
     }
-  }
-  margin(): number {
-    throw new Error("use marginPair");
-  }
-  contributions(): void {
-    throw new Error("use contributionsPair");
   }
 }
 
@@ -161,8 +164,7 @@ export class Scorer {
   private readonly model: MarginModel;
   private readonly owners: Int32Array;
   private readonly spec: FeatureSpec[];
-  private readonly x: Float64Array;
-  private readonly xNaN: Float64Array;
+  private readonly x: Encoded;
   private readonly contrib: Float64Array;
 
   constructor(artifact: ModelArtifact) {
@@ -171,8 +173,7 @@ export class Scorer {
     this.owners = encodedOwners(this.spec);
     this.width = this.owners.length;
     this.model = marginModel(artifact.model, artifact.baseline, this.spec.length);
-    this.x = new Float64Array(this.width);
-    this.xNaN = new Float64Array(this.width);
+    this.x = { filled: new Float64Array(this.width), nan: new Float64Array(this.width) };
     this.contrib = new Float64Array(this.spec.length);
   }
 
@@ -181,24 +182,17 @@ export class Scorer {
     return new Scorer(parseArtifact(typeof json === "string" ? JSON.parse(json) : json));
   }
 
+  /** Encodes the row the way(s) the model reads it; returns the imputed feature names. */
   private encode(features: Record<string, RawValue>): string[] {
-    const m = this.model;
-    if (m instanceof Blend) {
-      encodeRow(this.spec, features, this.xNaN, 0, true);
-      return encodeRow(this.spec, features, this.x, 0, false);
-    }
-    return encodeRow(this.spec, features, this.x, 0, m.missingAsNaN);
-  }
-
-  private rawMargin(): number {
-    const m = this.model;
-    return m instanceof Blend ? m.marginPair(this.x, this.xNaN) : m.margin(this.x);
+    const { needs } = this.model;
+    const imputed = needs.nan ? encodeRow(this.spec, features, this.x.nan, 0, true) : [];
+    return needs.filled ? encodeRow(this.spec, features, this.x.filled, 0, false) : imputed;
   }
 
   /** The model's log-odds before calibration. */
   margin(features: Record<string, RawValue>): number {
     this.encode(features);
-    return this.rawMargin();
+    return this.model.margin(this.x);
   }
 
   /** Calibrated churn probability only: the hot path for evaluation and batch work. */
@@ -209,13 +203,12 @@ export class Scorer {
 
   /** Probability with interval, confidence, tier, imputed features and drivers (largest first). */
   score(features: Record<string, RawValue>, maxDrivers = 10): Score {
+    const m = this.model;
     const imputed = this.encode(features);
-    const margin = this.rawMargin();
+    const margin = m.margin(this.x);
     const p = calibrate(this.artifact.calibration, sigmoid(margin), margin);
     this.contrib.fill(0);
-    const m = this.model;
-    if (m instanceof Blend) m.contributionsPair(this.x, this.xNaN, this.owners, this.contrib);
-    else m.contributions(this.x, this.owners, this.contrib);
+    m.contributions(this.x, this.owners, this.contrib);
     const drivers: Driver[] = [];
     for (let i = 0; i < this.spec.length; i++) {
       const c = this.contrib[i];
