@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csvRecords, parseCsv } from "../shared/csv";
-import { encodedNames, encodeRow } from "../shared/model/features";
+import { encodedNames } from "../shared/model/features";
+import { encodeMatrix, type RowSubset, takeRows } from "../training/dataset";
 import { inferFeatures } from "../training/infer";
 import { stratifiedSplit } from "../training/split";
 import { treeFriendlyData } from "../training/synthetic";
@@ -18,11 +19,7 @@ import { treeFriendlyData } from "../training/synthetic";
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const OUT = join(ROOT, ".foresight", "bench");
 
-export interface Part {
-  x: Float64Array;
-  y: Uint8Array;
-  rows: number;
-}
+export type Part = RowSubset;
 
 export interface BenchData {
   name: string;
@@ -32,11 +29,6 @@ export interface BenchData {
   test: Part;
 }
 
-function take(x: Float64Array, y: ArrayLike<number>, cols: number, rows: number[]): Part {
-  const out = new Float64Array(rows.length * cols);
-  rows.forEach((r, i) => out.set(x.subarray(r * cols, r * cols + cols), i * cols));
-  return { x: out, y: Uint8Array.from(rows, (r) => y[r]), rows: rows.length };
-}
 
 /** Telco, 80/20 stratified (seed 42), encoded with missing values as NaN. */
 export function telcoData(): BenchData {
@@ -46,10 +38,8 @@ export function telcoData(): BenchData {
   const split = stratifiedSplit(labels, { fraction: 0.2, seed: 42 });
   const { features } = inferFeatures(csv, { label: "Churn", id: "customerID", rows: split.train });
   const names = encodedNames(features);
-  const cols = names.length;
-  const x = new Float64Array(records.length * cols);
-  records.forEach((r, i) => encodeRow(features, r, x, i * cols, true));
-  return { name: "telco", cols, names, train: take(x, labels, cols, split.train), test: take(x, labels, cols, split.holdout) };
+  const { x, cols } = encodeMatrix(features, records, undefined, true);
+  return { name: "telco", cols, names, train: takeRows(x, labels, cols, split.train), test: takeRows(x, labels, cols, split.holdout) };
 }
 
 /**
@@ -60,7 +50,7 @@ export function telcoData(): BenchData {
 export function syntheticData(mild = false, rows = 8000): BenchData {
   const d = treeFriendlyData(rows, 11, mild ? { interaction: 0.4, linear: 1 } : {});
   const split = stratifiedSplit(d.y, { fraction: 0.2, seed: 42 });
-  return { name: mild ? "synthetic-mild" : "synthetic", cols: d.cols, names: d.names, train: take(d.x, d.y, d.cols, split.train), test: take(d.x, d.y, d.cols, split.holdout) };
+  return { name: mild ? "synthetic-mild" : "synthetic", cols: d.cols, names: d.names, train: takeRows(d.x, d.y, d.cols, split.train), test: takeRows(d.x, d.y, d.cols, split.holdout) };
 }
 
 /** Every bench data set. */

@@ -136,3 +136,22 @@ export function columnMeans(m: Matrix): number[] {
   for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) means[c] += m.x[r * m.cols + c];
   return Array.from(means, (s) => (m.rows ? s / m.rows : 0));
 }
+
+/** Rows of a row-major matrix and their labels, gathered into a new matrix (e.g. one split). */
+export interface RowSubset {
+  x: Float64Array;
+  y: Uint8Array;
+  rows: number;
+}
+
+/**
+ * Copies the rows `rows` of `x` (`cols` wide) and their labels out of the full data.
+ *
+ * @example
+ *   const train = takeRows(d.x, d.y, d.cols, split.train);
+ */
+export function takeRows(x: Float64Array, y: ArrayLike<number>, cols: number, rows: ArrayLike<number>): RowSubset {
+  const out = new Float64Array(rows.length * cols);
+  for (let i = 0; i < rows.length; i++) out.set(x.subarray(rows[i] * cols, rows[i] * cols + cols), i * cols);
+  return { x: out, y: Uint8Array.from({ length: rows.length }, (_, i) => y[rows[i]]), rows: rows.length };
+}

@@ -72,7 +72,8 @@ export function ensureBackend(): Promise<void> {
   return backendReady;
 }
 
-function toTensor2d(x: Float64Array, rows: number[], cols: number): tf.Tensor2D {
+/** The rows `rows` of the row-major matrix `x` as a float32 tensor. */
+export function toTensor2d(x: Float64Array, rows: number[], cols: number): tf.Tensor2D {
   const out = new Float32Array(rows.length * cols);
   for (let r = 0; r < rows.length; r++) out.set(x.subarray(rows[r] * cols, rows[r] * cols + cols), r * cols);
   return tf.tensor2d(out, [rows.length, cols]);

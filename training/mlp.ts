@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { MlpParams } from "../shared/model/artifact";
-import { ensureBackend } from "./logistic";
+import { ensureBackend, toTensor2d } from "./logistic";
 import { stratifiedSplit } from "./split";
 
 export interface MlpOptions {
@@ -21,12 +21,6 @@ export interface MlpOptions {
 
 export const DEFAULT_MLP_OPTIONS: MlpOptions = { hidden: [32, 16], epochs: 100, batchSize: 128, learningRate: 0.003, l2: 1e-4, patience: 6, validationFraction: 0.15, seed: 42 };
 
-function rowsTensor(x: Float64Array, rows: number[], cols: number): tf.Tensor2D {
-  const out = new Float32Array(rows.length * cols);
-  for (let r = 0; r < rows.length; r++) out.set(x.subarray(rows[r] * cols, rows[r] * cols + cols), r * cols);
-  return tf.tensor2d(out, [rows.length, cols]);
-}
-
 /**
  * Fits an MLP on the row-major matrix `x` (`rows` × `cols`) and 0/1 labels `y`.
  *
@@ -38,9 +32,9 @@ export async function fitMlp(x: Float64Array, y: ArrayLike<number>, rows: number
   await ensureBackend();
   const started = performance.now();
   const inner = stratifiedSplit(y, { fraction: o.validationFraction, seed: o.seed ^ 0x2545f491 });
-  const xs = rowsTensor(x, inner.train, cols);
+  const xs = toTensor2d(x, inner.train, cols);
   const ys = tf.tensor2d(Float32Array.from(inner.train, (r) => y[r]), [inner.train.length, 1]);
-  const xv = rowsTensor(x, inner.holdout, cols);
+  const xv = toTensor2d(x, inner.holdout, cols);
   const yv = tf.tensor2d(Float32Array.from(inner.holdout, (r) => y[r]), [inner.holdout.length, 1]);
   const model = tf.sequential();
   o.hidden.forEach((units, k) =>

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { type RowSubset, takeRows } from "../../training/dataset";
 import { csvRecords, parseCsv } from "../../shared/csv";
 import { rocAuc } from "../../shared/metrics";
 import type { GbdtParams } from "../../shared/model/artifact";
@@ -156,19 +157,8 @@ function irlsLogistic(x: Float64Array, y: ArrayLike<number>, rows: number, cols:
   };
 }
 
-interface Part {
-  x: Float64Array;
-  y: Uint8Array;
-  rows: number;
-}
 
-function take(x: Float64Array, y: ArrayLike<number>, cols: number, rows: number[]): Part {
-  const out = new Float64Array(rows.length * cols);
-  rows.forEach((r, i) => out.set(x.subarray(r * cols, r * cols + cols), i * cols));
-  return { x: out, y: Uint8Array.from(rows, (r) => y[r]), rows: rows.length };
-}
-
-function scoreAll(scorer: GbdtScorer, part: Part, cols: number): Float64Array {
+function scoreAll(scorer: GbdtScorer, part: RowSubset, cols: number): Float64Array {
   const z = new Float64Array(part.rows);
   scorer.marginBatch(part.x, part.rows, cols, z);
   return z;
@@ -343,8 +333,8 @@ describe("trainGbdt", () => {
     // Weak interactions on top of linear terms: trees have an edge of about 0.06, not a rout.
     const d = treeFriendlyData(5000, 9, { interaction: 0.4, linear: 1 });
     const split = stratifiedSplit(d.y, { fraction: 0.25, seed: 1 });
-    const train = take(d.x, d.y, d.cols, split.train);
-    const test = take(d.x, d.y, d.cols, split.holdout);
+    const train = takeRows(d.x, d.y, d.cols, split.train);
+    const test = takeRows(d.x, d.y, d.cols, split.holdout);
     const fit = trainGbdt(train.x, train.y, train.rows, d.cols, { rounds: 300, maxDepth: 4, learningRate: 0.05, earlyStoppingRounds: 0 });
     const trees = rocAuc(test.y, scoreAll(new GbdtScorer(fit.params), test, d.cols));
     const linear = irlsLogistic(train.x, train.y, train.rows, d.cols);
@@ -400,8 +390,8 @@ describe("trainGbdt", () => {
     const random = mulberry32(4);
     for (let r = 0; r < d.rows; r++) if (random() < 0.3) d.y[r] = 1 - d.y[r];
     const split = stratifiedSplit(d.y, { fraction: 0.3, seed: 2 });
-    const train = take(d.x, d.y, d.cols, split.train);
-    const valid = take(d.x, d.y, d.cols, split.holdout);
+    const train = takeRows(d.x, d.y, d.cols, split.train);
+    const valid = takeRows(d.x, d.y, d.cols, split.holdout);
     const losses: number[] = [];
     const fit = trainGbdt(train.x, train.y, train.rows, d.cols, {
       rounds: 500,

@@ -3,7 +3,7 @@
  * Shared by the scoring routes; pure of HTTP except for the problems it raises.
  */
 import { desc, eq } from "drizzle-orm";
-import { accounts, scores, type Signals } from "../../shared/db/schema";
+import { accounts, scores } from "../../shared/db/schema";
 import { db, insertScoreStatements, runBatch } from "../../shared/db/write";
 import { checkFeatures, type FieldError } from "../../shared/model/features";
 import type { Score, Scorer } from "../../shared/model/scorer";
@@ -12,7 +12,7 @@ import { invalid, Problem } from "./problem";
 /** Checks signals against the model's feature spec; a 422 naming every bad field. */
 export function assertFeatures(scorer: Scorer | undefined, features: Record<string, unknown>, path: string): void {
   if (!scorer) return;
-  const errors = checkFeatures(scorer.artifact.features, features, path);
+  const errors = featureErrors(scorer, features, path);
   if (errors.length) throw invalid(`${errors.length} feature(s) do not fit model ${scorer.artifact.version}.`, errors);
 }
 
@@ -71,4 +71,3 @@ export async function latestScore(env: Env, accountId: string) {
   };
 }
 
-export type { Signals };

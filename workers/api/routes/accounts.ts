@@ -13,7 +13,7 @@ import { activeScorer } from "../../model-cache";
 import type { AppEnv } from "../auth";
 import { invalid } from "../problem";
 import { Account, AccountId, bearer, Features, IsoDate, problems } from "../schemas";
-import { featureErrors, latestScore, loadAccount, notFound } from "../scoring";
+import { assertFeatures, featureErrors, latestScore, loadAccount, notFound } from "../scoring";
 
 /** Maximum accounts in one batch request. */
 export const MAX_BATCH = 1000;
@@ -69,8 +69,7 @@ export class PutAccount extends OpenAPIRoute<[Context<AppEnv>]> {
 
   override async handle(c: Context<AppEnv>) {
     const { params, body } = await this.getValidatedData<typeof this.schema>();
-    const errors = featureErrors(await activeScorer(c.env), body.features, "features");
-    if (errors.length) throw invalid(`${errors.length} feature(s) do not fit the active model.`, errors);
+    assertFeatures(await activeScorer(c.env), body.features, "features");
     const d = db(c.env.DB);
     await runBatch(d, upsertAccountStatements(d, [toWrite(params.id, body)], body.asOf ?? today()));
     return accountView(c.env, params.id);
@@ -91,8 +90,7 @@ export class PatchAccount extends OpenAPIRoute<[Context<AppEnv>]> {
     const { params, body } = await this.getValidatedData<typeof this.schema>();
     const patch = body.features ?? {};
     const nonNull = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== null));
-    const errors = featureErrors(await activeScorer(c.env), nonNull, "features");
-    if (errors.length) throw invalid(`${errors.length} feature(s) do not fit the active model.`, errors);
+    assertFeatures(await activeScorer(c.env), nonNull, "features");
     const d = db(c.env.DB);
     const set: Record<string, unknown> = {
       features: sql`json_patch(${accounts.features}, ${JSON.stringify(patch)})`,
