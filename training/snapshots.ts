@@ -136,6 +136,10 @@ const WINDOWS = [30, 90, 180] as const;
  *   same for the amount): a difference, not a ratio, so a quiet earlier quarter is no division
  *   by zero;
  * - `mean_gap_days`: mean days between consecutive active days, blank for one active day;
+ * - `overdue_ratio` = recency ÷ mean gap: how late the customer is against their own rhythm
+ *   (blank for one active day), and `silence_prob` = exp(−rate × recency) with rate = events ÷
+ *   max(tenure, 1 day): the chance of a silence this long if they still bought at their own
+ *   Poisson rate (the intuition behind the BG/NBD "alive" probability);
  * - `churned`: `yes` when the customer has no event in (cutoff, cutoff + horizon].
  *
  * Throws a UsageError naming the flag (`--customer`, `--date`, `--amount`, `--cutoff`,
@@ -209,7 +213,7 @@ export function buildSnapshot(events: Csv, options: SnapshotOptions): Snapshot {
   if (aj >= 0) for (const w of WINDOWS) out.push(`${amountName}_last_${w}d`);
   out.push("events_trend_90d");
   if (aj >= 0) out.push(`${amountName}_trend_90d`);
-  out.push("mean_gap_days", LABEL_COLUMN);
+  out.push("mean_gap_days", "overdue_ratio", "silence_prob", LABEL_COLUMN);
   if (out.indexOf(options.customer, 1) > 0) throw new UsageError("--customer", `a customer column named "${options.customer}" clashes with a snapshot column; rename it`);
   const clash = out.find((name, k) => out.indexOf(name) !== k);
   if (clash) throw new UsageError("--amount", `an amount column named "${amountName}" makes two snapshot columns "${clash}"; rename it`);
@@ -280,7 +284,9 @@ export function buildSnapshot(events: Csv, options: SnapshotOptions): Snapshot {
     if (aj >= 0) row.push(...spendInWindow.map(round));
     row.push(inWindow[1] - previous90);
     if (aj >= 0) row.push(round(spendInWindow[1] - previous90Spend));
-    row.push(meanGap === "" ? "" : round(meanGap), returned ? RETAINED : CHURNED);
+    const recency = cutoff - last;
+    const silence = Math.exp(-(count / Math.max(cutoff - first, 1)) * recency);
+    row.push(meanGap === "" ? "" : round(meanGap), meanGap === "" ? "" : round(recency / meanGap), round(silence), returned ? RETAINED : CHURNED);
     if (!returned) churned++;
     snapshotRows.push(row);
   }

@@ -117,6 +117,8 @@ describe("snapshot features on a hand-built log", () => {
       events_trend_90d: "-1", // 1 in the last 90 days vs 2 in the 90 before
       spend_trend_90d: "5", // 30 vs 25
       mean_gap_days: "80.5", // days 0, 60, 161
+      overdue_ratio: "0.248447", // 20 days quiet against a usual gap of 80.5
+      silence_prob: "0.642757", // exp(−(4 events / 181 days) × 20 days)
       churned: "yes",
     });
   });
@@ -200,7 +202,7 @@ describe("npm run snapshots", () => {
     writeFileSync(log, `${LOG.join("\n")}\n`);
     const ok = await run(["--events", log, "--customer", "customer", "--date", "day", "--cutoff", "2024-06-30", "--horizon", "90"]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout.split("\n")[0]).toBe("customer,recency_days,tenure_days,events,active_days,events_last_30d,events_last_90d,events_last_180d,events_trend_90d,mean_gap_days,churned");
+    expect(ok.stdout.split("\n")[0]).toBe("customer,recency_days,tenure_days,events,active_days,events_last_30d,events_last_90d,events_last_180d,events_trend_90d,mean_gap_days,overdue_ratio,silence_prob,churned");
     const bad = await run(["--events", log, "--customer", "customer", "--date", "day", "--cutoff", "2024-6-30", "--horizon", "90"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--cutoff: must be a calendar date written YYYY-MM-DD");
