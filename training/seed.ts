@@ -9,7 +9,8 @@ import { csvRecords, parseCsv } from "../shared/csv";
 import type { Signals } from "../shared/db/schema";
 import { type AccountWrite, db, insertScoreStatements, runBatch, type ScoreWrite, upsertAccountStatements } from "../shared/db/write";
 import { isMissing } from "../shared/model/features";
-import type { Scorer } from "../shared/model/scorer";
+import { type ActiveModels, assess, toScoreWrite } from "../shared/model/assess";
+import { newRunId, recordCompletedRun } from "../shared/db/portfolio";
 
 /** D1 takes at most this many statements per batch comfortably; each batch is one transaction. */
 const STATEMENTS_PER_BATCH = 200;
@@ -44,27 +45,33 @@ export async function seedTelcoAccounts(d1: D1Database, file: string): Promise<n
   return rows.length;
 }
 
-/** Scores every account without a current score from `scorer`'s model; returns how many. */
-export async function scoreStaleAccounts(d1: D1Database, scorer: Scorer, source = "start"): Promise<{ scored: number; tiers: Record<string, number> }> {
-  const version = scorer.artifact.version;
+/**
+ * Scores every account whose current score is missing, stale, or from another model version,
+ * with churn and expansion, as one rescoring run recorded with its portfolio figures.
+ */
+export async function scoreStaleAccounts(d1: D1Database, models: ActiveModels, source = "start"): Promise<{ scored: number; tiers: Record<string, number>; runId: string }> {
+  const version = models.churn.artifact.version;
+  const startedAt = new Date().toISOString();
+  const runId = newRunId();
   const stale = await d1
     .prepare(
-      `SELECT a.id, a.features FROM accounts a
-       LEFT JOIN (SELECT account_id, max(id) AS last FROM scores GROUP BY account_id) l ON l.account_id = a.id
-       LEFT JOIN scores s ON s.id = l.last
-       WHERE s.id IS NULL OR s.model_version <> ?1 OR s.scored_at < a.updated_at`,
+      `SELECT a.id, a.features, a.tier FROM accounts a
+       LEFT JOIN scores s ON s.id = a.score_id
+       WHERE s.id IS NULL OR s.model_version <> ?1 OR s.scored_at < a.updated_at OR coalesce(s.expansion_version, '') <> ?2`,
     )
-    .bind(version)
-    .all<{ id: string; features: string }>();
-  const at = new Date().toISOString();
-  const tiers: Record<string, number> = { red: 0, yellow: 0, green: 0 };
+    .bind(version, models.expansion?.artifact.version ?? "")
+    .all<{ id: string; features: string; tier: string | null }>();
+  const tiers: Record<string, number> = { red: 0, yellow: 0, green: 0, blue: 0 };
+  let changes = 0;
   const writes: ScoreWrite[] = stale.results.map((row) => {
-    const s = scorer.score(JSON.parse(row.features) as Signals);
-    tiers[s.riskTier]++;
-    return { accountId: row.id, modelVersion: version, churnProbability: s.churnProbability, intervalLow: s.interval[0], intervalHigh: s.interval[1], confidence: s.confidence, riskTier: s.riskTier, drivers: s.drivers, imputed: s.imputed, source, scoredAt: at };
+    const a = assess(models, JSON.parse(row.features) as Signals);
+    tiers[a.tier]++;
+    if (row.tier !== null && row.tier !== a.tier) changes++;
+    return toScoreWrite(row.id, a, source, startedAt, runId);
   });
   const d = db(d1);
   await runInBatches(d, insertScoreStatements(d, writes));
-  return { scored: writes.length, tiers };
+  const total = await accountCount(d1);
+  await recordCompletedRun(d1, { id: runId, trigger: source, modelVersion: version, accounts: total, scored: writes.length, tierChanges: changes, startedAt });
+  return { scored: writes.length, tiers, runId };
 }
-

@@ -3,6 +3,7 @@
  * artifact is fetched from R2 once per version, checked against the registered sha256 and kept.
  * An artifact that fails the check is refused and the previously loaded model keeps serving.
  */
+import type { ActiveModels } from "../shared/model/assess";
 import { Scorer } from "../shared/model/scorer";
 import { activeModelRow, fetchArtifact } from "../shared/model/store";
 import { Problem } from "./api/problem";
@@ -63,4 +64,10 @@ export async function requireScorer(env: Env, target = "churn"): Promise<Scorer>
     throw new Problem(503, "no-active-model", "No model is active yet. Train one with `npm run train` and publish it with `npm run publish-model -- --activate`.");
   }
   return scorer;
+}
+
+/** The active churn model (503 without one) and the active expansion model, if any. */
+export async function requireModels(env: Env): Promise<ActiveModels> {
+  const [churn, expansion] = await Promise.all([requireScorer(env, "churn"), activeScorer(env, "expansion")]);
+  return { churn, expansion };
 }

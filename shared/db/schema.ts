@@ -23,8 +23,22 @@ export const accounts = sqliteTable(
     features: text("features", { mode: "json" }).$type<Signals>().notNull().default(sql`'{}'`),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
+    // The latest score, copied here in the same transaction that appends it to `scores`, so the
+    // worklist and portfolio read one row per account and sort on an index.
+    scoreId: integer("score_id"),
+    churnProbability: real("churn_probability"),
+    riskTier: text("risk_tier"),
+    tier: text("tier"),
+    expansionProbability: real("expansion_probability"),
+    scoredAt: text("scored_at"),
+    /** ARR × churn probability of the latest score; 0 before the first score or without ARR. */
+    arrAtRisk: real("arr_at_risk").generatedAlwaysAs(sql`coalesce(arr, 0) * coalesce(churn_probability, 0)`, { mode: "virtual" }),
   },
-  (t) => [index("accounts_owner_idx").on(t.owner)],
+  (t) => [
+    index("accounts_owner_idx").on(t.owner),
+    index("accounts_arr_at_risk_idx").on(t.arrAtRisk, t.id),
+    index("accounts_tier_idx").on(t.tier, t.arrAtRisk, t.id),
+  ],
 );
 
 /** The signals of an account as they stood on a day: one row per account per day (natural key). */
@@ -94,8 +108,42 @@ export const scores = sqliteTable(
     source: text("source").notNull(),
     runId: text("run_id"),
     scoredAt: text("scored_at").notNull().default(now),
+    /** Portfolio tier: the risk tier, except that an expansion-ready green account is blue. */
+    tier: text("tier"),
+    expansionProbability: real("expansion_probability"),
+    expansionReady: integer("expansion_ready", { mode: "boolean" }),
+    /** `model` (a trained expansion model) or `scorecard` (cold-start priors). */
+    expansionSource: text("expansion_source"),
+    expansionVersion: text("expansion_version"),
+    expansionReason: text("expansion_reason"),
   },
-  (t) => [index("scores_account_idx").on(t.accountId, t.id)],
+  (t) => [index("scores_account_idx").on(t.accountId, t.id), index("scores_run_idx").on(t.runId)],
+);
+
+export const RUN_STATUSES = ["queued", "running", "completed", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/**
+ * Rescoring runs. Each completed run records the portfolio it left behind, so
+ * `GET /v1/portfolio` can say what changed since the previous rescoring.
+ */
+export const rescoreRuns = sqliteTable(
+  "rescore_runs",
+  {
+    id: text("id").primaryKey(),
+    trigger: text("trigger").notNull(),
+    status: text("status", { enum: RUN_STATUSES }).notNull().default("queued"),
+    modelVersion: text("model_version"),
+    accounts: integer("accounts").notNull().default(0),
+    scored: integer("scored").notNull().default(0),
+    tierChanges: integer("tier_changes").notNull().default(0),
+    portfolio: text("portfolio", { mode: "json" }).$type<Record<string, unknown>>(),
+    error: text("error"),
+    createdAt: text("created_at").notNull().default(now),
+    startedAt: text("started_at"),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [index("rescore_runs_status_idx").on(t.status, t.finishedAt)],
 );
 
 export const API_SCOPES = ["admin", "score", "ingest", "banner"] as const;

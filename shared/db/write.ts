@@ -118,16 +118,66 @@ export interface ScoreWrite {
   source: string;
   runId?: string | null;
   scoredAt?: string;
+  tier?: string | null;
+  expansionProbability?: number | null;
+  expansionReady?: boolean | null;
+  expansionSource?: string | null;
+  expansionVersion?: string | null;
+  expansionReason?: string | null;
 }
 
-/** Statements that append score rows (history is never overwritten). */
+const SCORE_COLUMNS = 18;
+
+/**
+ * Statements that append score rows (history is never overwritten) and then copy each
+ * account's latest score onto its `accounts` row, in the order given: run them in one batch so
+ * the history and the current score never disagree.
+ */
 export function insertScoreStatements(d: Db, rows: ScoreWrite[]): BatchItem<"sqlite">[] {
   const at = new Date().toISOString();
-  return chunkForInsert(rows, 12).map((chunk) =>
+  const inserts = chunkForInsert(rows, SCORE_COLUMNS).map((chunk) =>
     d.insert(scores).values(
-      chunk.map((r) => ({ ...r, intervalLow: r.intervalLow ?? null, intervalHigh: r.intervalHigh ?? null, confidence: r.confidence ?? null, runId: r.runId ?? null, scoredAt: r.scoredAt ?? at })),
+      chunk.map((r) => ({
+        ...r,
+        intervalLow: r.intervalLow ?? null,
+        intervalHigh: r.intervalHigh ?? null,
+        confidence: r.confidence ?? null,
+        runId: r.runId ?? null,
+        scoredAt: r.scoredAt ?? at,
+        tier: r.tier ?? r.riskTier,
+        expansionProbability: r.expansionProbability ?? null,
+        expansionReady: r.expansionReady ?? null,
+        expansionSource: r.expansionSource ?? null,
+        expansionVersion: r.expansionVersion ?? null,
+        expansionReason: r.expansionReason ?? null,
+      })),
     ),
   );
+  return [...inserts, ...currentScoreStatements(d, [...new Set(rows.map((r) => r.accountId))])];
+}
+
+/** Copies each account's latest score (highest id) onto its `accounts` row. */
+export function currentScoreStatements(d: Db, ids: string[]): BatchItem<"sqlite">[] {
+  // SQLite evaluates every SET expression against the old row, so each column reads the latest
+  // score itself; each lookup is one probe of scores_account_idx (account_id, id).
+  const latest = (column: string) => sql.raw(`(SELECT s.${column} FROM scores s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)`);
+  const out: BatchItem<"sqlite">[] = [];
+  for (let i = 0; i < ids.length; i += D1_MAX_PARAMS) {
+    out.push(
+      d
+        .update(accounts)
+        .set({
+          scoreId: latest("id"),
+          churnProbability: latest("churn_probability"),
+          riskTier: latest("risk_tier"),
+          tier: sql.raw("(SELECT coalesce(s.tier, s.risk_tier) FROM scores s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)"),
+          expansionProbability: latest("expansion_probability"),
+          scoredAt: latest("scored_at"),
+        })
+        .where(inArray(accounts.id, ids.slice(i, i + D1_MAX_PARAMS))),
+    );
+  }
+  return out;
 }
 
 /** Runs statements in one D1 batch (a single transaction); no-op when there are none. */

@@ -99,6 +99,8 @@ export interface ModelArtifact {
   /** Absent in format 1: probabilities are used as the model gives them. */
   calibration?: Calibration;
   tiers: TierThresholds;
+  /** Expansion models only: the calibrated probability at or above which an account is ready. */
+  readyThreshold?: number;
   metrics: Record<string, number | string | boolean | null | Record<string, unknown> | unknown[]>;
   training: {
     dataSha256: string;

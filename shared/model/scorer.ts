@@ -36,8 +36,8 @@ export interface Score {
   margin: number;
   /** `exact` (linear SHAP or TreeSHAP) or `occlusion` (MLP: change when a signal is reset to average). */
   driversMethod: "exact" | "occlusion";
-  /** What a CSM should do next, from the driver that raises risk the most. */
-  nextAction: string;
+  /** What a CSM should do next, from the driver that raises risk the most; null when drivers were skipped. */
+  nextAction: string | null;
   modelVersion: string;
 }
 
@@ -201,16 +201,21 @@ export class Scorer {
     return calibrate(this.artifact.calibration, sigmoid(z), z);
   }
 
-  /** Probability with interval, confidence, tier, imputed features and drivers (largest first). */
+  /**
+   * Probability with interval, confidence, tier, imputed features and drivers (largest first).
+   * `maxDrivers` 0 skips the SHAP computation altogether (no drivers, no next action): the
+   * fast path for bulk scoring, several times quicker with tree models.
+   */
   score(features: Record<string, RawValue>, maxDrivers = 10): Score {
     const m = this.model;
     const imputed = this.encode(features);
     const margin = m.margin(this.x);
     const p = calibrate(this.artifact.calibration, sigmoid(margin), margin);
+    const explain = maxDrivers > 0;
     this.contrib.fill(0);
-    m.contributions(this.x, this.owners, this.contrib);
+    if (explain) m.contributions(this.x, this.owners, this.contrib);
     const drivers: Driver[] = [];
-    for (let i = 0; i < this.spec.length; i++) {
+    for (let i = 0; explain && i < this.spec.length; i++) {
       const c = this.contrib[i];
       if (c === 0) continue;
       const f = this.spec[i];
@@ -230,7 +235,7 @@ export class Scorer {
       baseValue: m.baseValue,
       margin,
       driversMethod: m.exact ? "exact" : "occlusion",
-      nextAction: nextAction(drivers),
+      nextAction: explain ? nextAction(drivers) : null,
       modelVersion: this.artifact.version,
     };
   }

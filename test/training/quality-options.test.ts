@@ -95,7 +95,7 @@ describe("cold start", () => {
     expect(ranked.slice(0, 2).map((r) => r.id).sort()).toEqual(["CUST002", "CUST004"]);
     for (const r of ranked.slice(0, 2)) {
       expect(r.s.drivers.length).toBeGreaterThan(0);
-      expect(r.s.nextAction.length).toBeGreaterThan(10);
+      expect(r.s.nextAction?.length).toBeGreaterThan(10);
     }
   });
 

@@ -50,9 +50,15 @@ async function prepare(): Promise<string> {
       active = await activeModelRow(env.DB);
     } else step(`active model ${active.version}`);
 
-    const scorer = new Scorer(await fetchArtifact(env, active!));
-    const { scored, tiers } = await scoreStaleAccounts(env.DB, scorer);
-    step(scored ? `scored ${scored} accounts: ${tiers.red} red, ${tiers.yellow} yellow, ${tiers.green} green` : "every account already has a current score");
+    const churn = new Scorer(await fetchArtifact(env, active!));
+    const expansionRow = await activeModelRow(env.DB, "expansion");
+    const expansion = expansionRow ? new Scorer(await fetchArtifact(env, expansionRow)) : undefined;
+    const { scored, tiers } = await scoreStaleAccounts(env.DB, { churn, expansion });
+    step(
+      scored
+        ? `scored ${scored} accounts: ${tiers.red} red, ${tiers.yellow} yellow, ${tiers.green} green, ${tiers.blue} blue (expansion-ready, ${expansion ? `model ${expansion.artifact.version}` : "cold-start scorecard"})`
+        : "every account already has a current score",
+    );
 
     return await createLocalKey(env, "admin,score,ingest", "npm start demo key", 0);
   } finally {

@@ -11,13 +11,19 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import { BatchAccounts, GetAccount, PatchAccount, PutAccount } from "./routes/accounts";
 import { Health } from "./routes/health";
 import { RecordOutcomes } from "./routes/outcomes";
-import { ScoreRoute } from "./routes/score";
+import { AccountExpansion, bannerCors } from "./routes/expansion";
+import { ActivateModel, ListModels } from "./routes/models";
+import { PortfolioRoute } from "./routes/portfolio";
+import { ScoreBatchRoute, ScoreRoute } from "./routes/score";
+import { AccountScores, ListAccounts } from "./routes/worklist";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.onError(toProblem);
   app.notFound((c) => problemResponse(new Problem(404, "not-found", `No route ${c.req.method} ${new URL(c.req.url).pathname}.`), new URL(c.req.url).pathname));
   app.use("/v1/*", jsonBody());
+  // Browsers call the banner route cross-origin; its preflight is answered before any key check.
+  app.use("/v1/accounts/:id/expansion", bannerCors());
 
   const openapi = fromHono(app, {
     openapiVersion: "3.1",
@@ -40,11 +46,18 @@ export function createApp() {
   // Each /v1 route with the scopes it needs; the scope check runs before the route's handler.
   const routes: [method: "get" | "post" | "put" | "patch", path: string, route: typeof OpenAPIRoute<[Context<AppEnv>]>, scopes: ApiScope[]][] = [
     ["post", "/v1/score", ScoreRoute, ["score"]],
+    ["post", "/v1/score/batch", ScoreBatchRoute, ["score"]],
+    ["get", "/v1/portfolio", PortfolioRoute, ["score", "ingest"]],
+    ["get", "/v1/accounts", ListAccounts, ["score", "ingest"]],
     ["post", "/v1/accounts/batch", BatchAccounts, ["ingest"]],
+    ["get", "/v1/accounts/:id/scores", AccountScores, ["score", "ingest"]],
+    ["get", "/v1/accounts/:id/expansion", AccountExpansion, ["banner", "score"]],
     ["put", "/v1/accounts/:id", PutAccount, ["ingest"]],
     ["patch", "/v1/accounts/:id", PatchAccount, ["ingest"]],
     ["get", "/v1/accounts/:id", GetAccount, ["score", "ingest"]],
     ["post", "/v1/outcomes", RecordOutcomes, ["ingest"]],
+    ["get", "/v1/models", ListModels, ["score", "ingest"]],
+    ["post", "/v1/models/:version/activate", ActivateModel, ["admin"]],
   ];
   for (const [method, path, route, scopes] of routes) {
     app.on(method.toUpperCase(), path, requireScope(...scopes));

@@ -37,6 +37,31 @@ async function lookup(env: Env, token: string): Promise<Principal | null> {
   return principal;
 }
 
+/**
+ * Per-key token buckets: a key with limit N may make N requests in a burst and N per second
+ * after that; 0 means unlimited. Buckets live in the isolate, so the limit holds per Cloudflare
+ * location (each location enforces N on its own); the default is DEFAULT_RATE_LIMIT (50/s).
+ */
+const buckets = new Map<string, { tokens: number; at: number }>();
+
+/** Takes one request from the key's bucket; returns the seconds to wait when it is empty. */
+export function takeToken(keyId: string, limit: number, now = Date.now()): number {
+  if (limit <= 0) return 0;
+  let b = buckets.get(keyId);
+  if (!b) {
+    if (buckets.size > 10_000) buckets.clear();
+    b = { tokens: limit, at: now };
+    buckets.set(keyId, b);
+  }
+  b.tokens = Math.min(limit, b.tokens + ((now - b.at) / 1000) * limit);
+  b.at = now;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return 0;
+  }
+  return Math.max(1, Math.ceil((1 - b.tokens) / limit));
+}
+
 const unauthorized = (detail: string) =>
   new Problem(401, "unauthorized", detail, [{ field: "authorization", detail }], { "www-authenticate": 'Bearer realm="foresight"' });
 
@@ -58,6 +83,12 @@ export function requireScope(...scopes: ApiScope[]): MiddlewareHandler<AppEnv> {
       throw new Problem(403, "forbidden", `This key lacks the scope this route needs: ${scopes.join(" or ")}.`, [
         { field: "authorization", detail: `key has scopes ${principal.scopes.join(", ")}` },
       ]);
+    }
+    const wait = takeToken(principal.keyId, principal.rateLimit);
+    if (wait > 0) {
+      throw new Problem(429, "rate-limited", `This key is limited to ${principal.rateLimit} requests per second; retry after ${wait} s.`, [{ field: "authorization", detail: `rate limit ${principal.rateLimit}/s` }], {
+        "retry-after": String(wait),
+      });
     }
     c.set("principal", principal);
     return next();

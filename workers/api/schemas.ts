@@ -30,6 +30,18 @@ export const Driver = z.object({
 
 export const RiskTier = z.enum(["red", "yellow", "green"]);
 
+export const PortfolioTier = z
+  .enum(["red", "yellow", "green", "blue"])
+  .describe("The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue");
+
+export const ExpansionReadiness = z.object({
+  expansionReady: z.boolean(),
+  expansionProbability: z.number().min(0).max(1).describe("Expansion model probability, or the scorecard's readiness on the same 0-1 scale"),
+  reason: z.string().describe("Why the account is or is not ready, in a CSM's words"),
+  source: z.enum(["model", "scorecard"]).describe("scorecard until `expanded` outcomes have trained an expansion model"),
+  modelVersion: z.string().nullable().describe("The expansion model's version; null for the scorecard"),
+});
+
 export const Confidence = z.enum(["high", "medium", "low"]);
 
 export const ScoreResult = z.object({
@@ -45,8 +57,10 @@ export const ScoreResult = z.object({
   unseenLevels: z.array(z.string()).describe("Categorical features whose value the model never saw in training"),
   baseValue: z.number().describe("SHAP base value (log-odds); baseValue + Σ contributions = margin"),
   margin: z.number().describe("The model's log-odds before calibration"),
-  nextAction: z.string().describe("What a CSM should do next, from the driver that raises risk the most"),
+  nextAction: z.string().nullable().describe("What a CSM should do next, from the driver that raises risk the most; null with drivers=0"),
   driversMethod: z.enum(["exact", "occlusion"]).describe("exact: linear SHAP or TreeSHAP; occlusion: MLP, signal reset to the average"),
+  tier: PortfolioTier,
+  expansion: ExpansionReadiness,
   accountId: z.string().optional(),
   scoredAt: z.string(),
 });
@@ -62,7 +76,9 @@ export const StoredScore = z.object({
   imputed: z.array(z.string()),
   modelVersion: z.string(),
   scoredAt: z.string(),
-  source: z.string(),
+  source: z.string().describe("What produced the score: api, batch, rescore, start"),
+  tier: PortfolioTier,
+  expansion: ExpansionReadiness.nullable(),
 });
 
 export const Account = accountRow
@@ -88,6 +104,7 @@ export function problems(...statuses: number[]) {
     413: "Body over 1 MB",
     415: "Body is not JSON",
     422: "Invalid fields, listed in errors[]",
+    429: "Rate limit exceeded; retry after Retry-After seconds",
     503: "No active model",
   };
   return Object.fromEntries(

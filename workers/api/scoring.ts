@@ -5,8 +5,9 @@
 import { desc, eq } from "drizzle-orm";
 import { accounts, scores } from "../../shared/db/schema";
 import { db, insertScoreStatements, runBatch } from "../../shared/db/write";
+import { type ActiveModels, type Assessment, assess, toScoreWrite } from "../../shared/model/assess";
 import { checkFeatures, type FieldError } from "../../shared/model/features";
-import type { Score, Scorer } from "../../shared/model/scorer";
+import type { Scorer } from "../../shared/model/scorer";
 import { invalid, Problem } from "./problem";
 
 /** Checks signals against the model's feature spec; a 422 naming every bad field. */
@@ -29,31 +30,27 @@ export function notFound(id: string, field = "accountId"): Problem {
 }
 
 /** Scores a stored account and appends the score to its history. */
-export async function scoreAccount(env: Env, scorer: Scorer, id: string, maxDrivers = 10, source = "api") {
+export async function scoreAccount(env: Env, models: ActiveModels, id: string, maxDrivers = 10, source = "api") {
   const account = await loadAccount(env, id);
   if (!account) throw notFound(id);
-  const score = scorer.score(account.features, maxDrivers);
+  const a = assess(models, account.features, maxDrivers);
   const scoredAt = new Date().toISOString();
-  await runBatch(db(env.DB), insertScoreStatements(db(env.DB), [toScoreWrite(id, score, source, scoredAt)]));
-  return { ...score, accountId: id, scoredAt };
+  await runBatch(db(env.DB), insertScoreStatements(db(env.DB), [toScoreWrite(id, a, source, scoredAt)]));
+  return scoreView(a, scoredAt, id);
 }
 
-export function toScoreWrite(accountId: string, s: Score, source: string, scoredAt: string, runId?: string) {
+/** The API's view of an assessment: the churn score plus tier and expansion readiness. */
+export function scoreView(a: Assessment, scoredAt: string, accountId?: string) {
+  const { expansion } = a;
   return {
-    accountId,
-    modelVersion: s.modelVersion,
-    churnProbability: s.churnProbability,
-    intervalLow: s.interval[0],
-    intervalHigh: s.interval[1],
-    confidence: s.confidence,
-    riskTier: s.riskTier,
-    drivers: s.drivers,
-    imputed: s.imputed,
-    source,
-    runId: runId ?? null,
+    ...a.score,
+    ...(accountId !== undefined ? { accountId } : {}),
+    tier: a.tier,
+    expansion: { expansionReady: expansion.expansionReady, expansionProbability: expansion.expansionProbability, reason: expansion.reason, source: expansion.source, modelVersion: expansion.modelVersion },
     scoredAt,
   };
 }
+
 
 export async function latestScore(env: Env, accountId: string) {
   const row = await db(env.DB).select().from(scores).where(eq(scores.accountId, accountId)).orderBy(desc(scores.id)).limit(1).get();
@@ -68,6 +65,11 @@ export async function latestScore(env: Env, accountId: string) {
     modelVersion: row.modelVersion,
     scoredAt: row.scoredAt,
     source: row.source,
+    tier: row.tier ?? row.riskTier,
+    expansion:
+      row.expansionProbability == null
+        ? null
+        : { expansionReady: !!row.expansionReady, expansionProbability: row.expansionProbability, reason: row.expansionReason ?? "", source: row.expansionSource ?? "scorecard", modelVersion: row.expansionVersion ?? null },
   };
 }
 

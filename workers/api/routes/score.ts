@@ -1,12 +1,23 @@
-/** `POST /v1/score`: churn probability, tier and drivers for raw signals or a stored account. */
+/**
+ * `POST /v1/score` (one account) and `POST /v1/score/batch` (up to 1,000): churn probability,
+ * tiers, drivers and expansion readiness for raw signals or stored accounts.
+ */
 import { contentJson, OpenAPIRoute } from "chanfana";
+import { inArray } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
-import { requireScorer } from "../../model-cache";
+import { accounts } from "../../../shared/db/schema";
+import { db, insertScoreStatements, runBatch, type ScoreWrite } from "../../../shared/db/write";
+import { assess, toScoreWrite } from "../../../shared/model/assess";
+import type { FieldError } from "../../../shared/model/features";
+import { requireModels } from "../../model-cache";
 import type { AppEnv } from "../auth";
-import { invalid } from "../problem";
-import { bearer, AccountId, Features, problems, ScoreResult } from "../schemas";
-import { assertFeatures, scoreAccount } from "../scoring";
+import { fieldPath, invalid } from "../problem";
+import { AccountId, bearer, Features, ProblemDetails, problems, ScoreResult } from "../schemas";
+import { assertFeatures, featureErrors, scoreAccount, scoreView } from "../scoring";
+
+/** Most rows one batch request may carry. */
+export const MAX_SCORE_BATCH = 1000;
 
 export const ScoreRequest = z
   .strictObject({
@@ -15,39 +26,143 @@ export const ScoreRequest = z
   })
   .describe("Either `features` (score these signals) or `accountId` (score the stored account and keep the score in its history)");
 
+const Drivers = z
+  .union([z.literal("all"), z.coerce.number().int().min(0).max(1000)])
+  .optional()
+  .describe("How many drivers to return, largest first, or `all`; 0 skips the explanation (no drivers, nextAction null) for speed");
+
+function driverCount(v: number | "all" | undefined, fallback: number): number {
+  return v === "all" ? Infinity : (v ?? fallback);
+}
+
+function exactlyOne(row: { features?: unknown; accountId?: unknown }, prefix: string): FieldError[] {
+  const hasFeatures = row.features !== undefined;
+  if (hasFeatures === (row.accountId !== undefined)) return [{ field: `${prefix}${hasFeatures ? "accountId" : "features"}`, detail: "send exactly one of features or accountId" }];
+  return [];
+}
+
 export class ScoreRoute extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
     tags: ["Scoring"],
     summary: "Score one account",
     description:
-      "Returns the churn probability, the risk tier under the model's thresholds, signed drivers in your column names (exact SHAP, log-odds) and the features that were imputed. Scoring by `accountId` appends to the account's score history; scoring raw `features` stores nothing.",
+      "Returns the churn probability, the risk tier under the model's thresholds, signed drivers in your column names (exact SHAP, log-odds), the features that were imputed, the portfolio tier and expansion readiness. Scoring by `accountId` appends to the account's score history and updates its current score; scoring raw `features` stores nothing.",
     security: bearer,
     request: {
-      query: z.object({
-        drivers: z
-          .union([z.literal("all"), z.coerce.number().int().min(0).max(1000)])
-          .optional()
-          .describe("How many drivers to return, largest first (default 10), or `all`"),
-      }),
+      query: z.object({ drivers: Drivers }),
       body: contentJson(ScoreRequest),
     },
     responses: {
       "200": { description: "The score", ...contentJson(ScoreResult) },
-      ...problems(400, 401, 403, 404, 413, 415, 422, 503),
+      ...problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
     },
   };
 
   override async handle(c: Context<AppEnv>) {
     const { body, query } = await this.getValidatedData<typeof this.schema>();
-    const maxDrivers = query.drivers === "all" ? Infinity : (query.drivers ?? 10);
-    const hasFeatures = body.features !== undefined;
-    const hasAccount = body.accountId !== undefined;
-    if (hasFeatures === hasAccount) {
-      throw invalid("Send exactly one of `features` or `accountId`.", [{ field: hasFeatures ? "accountId" : "features", detail: "send exactly one of features or accountId" }]);
+    const maxDrivers = driverCount(query.drivers, 10);
+    const errors = exactlyOne(body, "");
+    if (errors.length) throw invalid("Send exactly one of `features` or `accountId`.", errors);
+    const models = await requireModels(c.env);
+    if (body.accountId !== undefined) return scoreAccount(c.env, models, body.accountId, maxDrivers);
+    assertFeatures(models.churn, body.features!, "features");
+    return scoreView(assess(models, body.features!, maxDrivers), new Date().toISOString());
+  }
+}
+
+const BatchRow = ScoreRequest;
+
+export const BatchRequest = z.object({
+  rows: z.array(BatchRow).min(1).max(MAX_SCORE_BATCH, `at most ${MAX_SCORE_BATCH} rows per batch`),
+});
+
+const RowError = z.object({ index: z.number(), error: ProblemDetails });
+
+export const BatchResponse = z.object({
+  results: z
+    .array(z.union([ScoreResult, RowError]))
+    .describe("One entry per row, in request order: a score, or (with partial=true) `{index, error}` for a row that could not be scored"),
+  scored: z.number(),
+  failed: z.number(),
+  modelVersion: z.string(),
+});
+
+export class ScoreBatchRoute extends OpenAPIRoute<[Context<AppEnv>]> {
+  override schema = {
+    tags: ["Scoring"],
+    summary: "Score up to 1,000 accounts in one call",
+    description: `Each row is \`{"features": {...}}\` or \`{"accountId": "..."}\`; results come back in the same order. By default the request is all or nothing: if any row is invalid (wrong shape, signals that do not fit the model, unknown account), the answer is 422 with \`errors[]\` naming every bad row as \`rows[i]...\`, and nothing is scored or stored. With \`?partial=true\`, valid rows are scored and each bad row's entry is \`{index, error}\` holding a problem object. Rows with \`accountId\` are appended to the account's score history. Drivers default to 0 here (skipped, for speed); ask for \`?drivers=3\` to get the top three. At most ${MAX_SCORE_BATCH} rows; more is 422.`,
+    security: bearer,
+    request: {
+      query: z.object({
+        partial: z.enum(["true", "false"]).optional().describe("true: score the valid rows and report each bad one in place"),
+        drivers: Drivers,
+      }),
+      body: contentJson(BatchRequest),
+    },
+    responses: {
+      "200": { description: "One result per row, in order", ...contentJson(BatchResponse) },
+      ...problems(400, 401, 403, 413, 415, 422, 429, 503),
+    },
+  };
+
+  override async handle(c: Context<AppEnv>) {
+    // The body is checked row by row here rather than by chanfana, so that with partial=true
+    // one malformed row does not sink the others.
+    const query = z.object({ partial: z.enum(["true", "false"]).optional(), drivers: Drivers }).safeParse(c.req.query());
+    if (!query.success) throw invalid("Invalid query parameters.", query.error.issues.map((i) => ({ field: fieldPath(i.path), detail: i.message })));
+    const partial = query.data.partial === "true";
+    const maxDrivers = driverCount(query.data.drivers, 0);
+    const raw = (await c.req.json()) as unknown;
+    const envelope = z.object({ rows: z.array(z.unknown()).min(1).max(MAX_SCORE_BATCH, `at most ${MAX_SCORE_BATCH} rows per batch`) }).safeParse(raw);
+    if (!envelope.success) throw invalid("The batch is not valid.", envelope.error.issues.map((i) => ({ field: fieldPath(i.path), detail: i.message })));
+
+    const models = await requireModels(c.env);
+    const rows = envelope.data.rows;
+    const errors: FieldError[][] = rows.map(() => []);
+    const parsed = rows.map((row, i) => {
+      const r = BatchRow.safeParse(row);
+      if (!r.success) {
+        errors[i].push(...r.error.issues.map((x) => ({ field: fieldPath(["rows", i, ...x.path]), detail: x.message })));
+        return null;
+      }
+      errors[i].push(...exactlyOne(r.data, `rows[${i}].`));
+      if (r.data.features) errors[i].push(...featureErrors(models.churn, r.data.features, `rows[${i}].features`));
+      return r.data;
+    });
+
+    // Stored accounts, read in chunks of 100 ids (D1's bound-parameter limit).
+    const ids = [...new Set(parsed.flatMap((r, i) => (r?.accountId && errors[i].length === 0 ? [r.accountId] : [])))];
+    const d = db(c.env.DB);
+    const stored = new Map<string, Record<string, unknown>>();
+    for (let k = 0; k < ids.length; k += 100) {
+      const found = await d.select({ id: accounts.id, features: accounts.features }).from(accounts).where(inArray(accounts.id, ids.slice(k, k + 100)));
+      for (const a of found) stored.set(a.id, a.features);
     }
-    const scorer = await requireScorer(c.env);
-    if (hasAccount) return scoreAccount(c.env, scorer, body.accountId!, maxDrivers);
-    assertFeatures(scorer, body.features!, "features");
-    return { ...scorer.score(body.features!, maxDrivers), scoredAt: new Date().toISOString() };
+    parsed.forEach((r, i) => {
+      if (r?.accountId && errors[i].length === 0 && !stored.has(r.accountId)) errors[i].push({ field: `rows[${i}].accountId`, detail: `no account with id '${r.accountId}'` });
+    });
+
+    const bad = errors.flatMap((e, i) => (e.length ? [i] : []));
+    if (bad.length && !partial) {
+      throw invalid(`${bad.length} row(s) are invalid; nothing was scored. Send ?partial=true to score the valid rows anyway.`, errors.flat());
+    }
+
+    const scoredAt = new Date().toISOString();
+    const writes: ScoreWrite[] = [];
+    let scored = 0;
+    const results = parsed.map((r, i) => {
+      if (errors[i].length || !r) {
+        const p = errors[i].some((e) => e.detail.startsWith("no account")) && errors[i].length === 1 ? 404 : 422;
+        return { index: i, error: { type: p === 404 ? "/problems/account-not-found" : "/problems/validation-error", title: p === 404 ? "Not Found" : "Unprocessable Content", status: p, detail: errors[i].map((e) => `${e.field}: ${e.detail}`).join("; "), errors: errors[i] } };
+      }
+      const features = r.accountId !== undefined ? (stored.get(r.accountId) as Record<string, never>) : r.features!;
+      const a = assess(models, features, maxDrivers);
+      scored++;
+      if (r.accountId !== undefined) writes.push(toScoreWrite(r.accountId, a, "batch", scoredAt));
+      return scoreView(a, scoredAt, r.accountId);
+    });
+    if (writes.length) await runBatch(d, insertScoreStatements(d, writes));
+    return { results, scored, failed: bad.length, modelVersion: models.churn.artifact.version };
   }
 }

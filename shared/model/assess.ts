@@ -1,0 +1,63 @@
+/**
+ * One account's full assessment: the churn score (probability, interval, tier, drivers) and
+ * expansion readiness (from the expansion model when one is active, else the scorecard), with
+ * the portfolio tier that combines them. Used by the Worker, `npm start` and batch rescoring.
+ */
+import { type Expansion, expansionFromModel, expansionScorecard, type ExpansionSignals, expansionSignals, type PortfolioTier, portfolioTier } from "./expansion";
+import type { RawValue } from "./features";
+import type { ScoreWrite } from "../db/write";
+import type { Score, Scorer } from "./scorer";
+
+export interface ActiveModels {
+  churn: Scorer;
+  /** The active expansion model, if `expanded` outcomes have trained one. */
+  expansion?: Scorer;
+}
+
+export interface Assessment {
+  score: Score;
+  expansion: Expansion;
+  tier: PortfolioTier;
+}
+
+const signalsByModel = new WeakMap<Scorer, ExpansionSignals>();
+
+function signalsOf(churn: Scorer): ExpansionSignals {
+  let s = signalsByModel.get(churn);
+  if (!s) signalsByModel.set(churn, (s = expansionSignals(churn.artifact.features)));
+  return s;
+}
+
+/** Scores `features` with the churn model and judges expansion readiness. */
+export function assess(models: ActiveModels, features: Record<string, RawValue>, maxDrivers = 10): Assessment {
+  const score = models.churn.score(features, maxDrivers);
+  const expansion = models.expansion
+    ? expansionFromModel(models.expansion, features, score.churnProbability)
+    : expansionScorecard(signalsOf(models.churn), features, score.churnProbability);
+  return { score, expansion, tier: portfolioTier(score.riskTier, expansion.expansionReady) };
+}
+
+/** The D1 row for an assessment (history row; the account's current score follows it). */
+export function toScoreWrite(accountId: string, a: Assessment, source: string, scoredAt: string, runId?: string): ScoreWrite {
+  const s = a.score;
+  return {
+    accountId,
+    modelVersion: s.modelVersion,
+    churnProbability: s.churnProbability,
+    intervalLow: s.interval[0],
+    intervalHigh: s.interval[1],
+    confidence: s.confidence,
+    riskTier: s.riskTier,
+    drivers: s.drivers,
+    imputed: s.imputed,
+    source,
+    runId: runId ?? null,
+    scoredAt,
+    tier: a.tier,
+    expansionProbability: a.expansion.expansionProbability,
+    expansionReady: a.expansion.expansionReady,
+    expansionSource: a.expansion.source,
+    expansionVersion: a.expansion.modelVersion,
+    expansionReason: a.expansion.reason,
+  };
+}
