@@ -22,6 +22,8 @@ export default defineConfig(async () => {
                   TEST_MODEL: readFileSync(path.join(root, "test/fixtures/telco-model/model.json"), "utf8"),
                   // A model trained the same way on a CSV with entirely different columns.
                   TEST_SAAS_MODEL: readFileSync(path.join(root, "test/fixtures/saas-model/model.json"), "utf8"),
+                  // An expansion model trained with --target expansion on the same synthetic accounts.
+                  TEST_SAAS_EXPANSION_MODEL: readFileSync(path.join(root, "test/fixtures/saas-expansion-model/model.json"), "utf8"),
                   MODEL_POINTER_TTL_MS: "0",
                 },
               },

@@ -188,6 +188,26 @@ function checkColumn(header: string[], flag: string, name: string | null | undef
  *   const { artifact, summary } = await train({ data: "telco.csv", label: "Churn", positive: "Yes", id: "customerID", out: "models/m1" });
  *   console.log(formatTrainSummary(summary));
  */
+/**
+ * The readiness threshold of an expansion model: the calibrated probability that maximises F1
+ * out of fold (at least five accounts flagged), so "ready" balances missed and wasted offers.
+ */
+export function bestF1Threshold(p: ArrayLike<number>, y: ArrayLike<number>): number {
+  const order = Array.from({ length: p.length }, (_, i) => i).sort((a, b) => p[b] - p[a]);
+  const positives = Array.from(y).reduce((a, v) => a + v, 0);
+  let tp = 0;
+  let best = { f1: -1, threshold: 0.5 };
+  for (let k = 0; k < order.length; k++) {
+    tp += y[order[k]];
+    // Only cut between distinct probabilities, so everything at the threshold is flagged.
+    if (k + 1 < order.length && p[order[k + 1]] === p[order[k]]) continue;
+    if (k + 1 < 5) continue;
+    const f1 = (2 * tp) / (k + 1 + positives);
+    if (f1 > best.f1) best = { f1, threshold: p[order[k]] };
+  }
+  return best.threshold;
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   const seed = options.seed ?? 42;
@@ -213,6 +233,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Cold start: without a label, or with too little labelled history, no model is trusted.
   const labelled = options.label == null ? 0 : file.records.filter((r) => !isMissing(r[options.label!])).length;
+  if (options.target === "expansion" && labelled < MIN_LABELLED_ROWS) {
+    throw new UsageError("--label", `an expansion model needs at least ${MIN_LABELLED_ROWS} labelled accounts, found ${labelled}; until then the API answers from the expansion scorecard (source "scorecard")`);
+  }
   if (options.label == null || labelled < MIN_LABELLED_ROWS) return coldStart(file, options, labelled);
 
   const label = options.label;
@@ -284,6 +307,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     model: fitted.model,
     calibration,
     tiers,
+    ...(options.target === "expansion" ? { readyThreshold: bestF1Threshold(oofCalibrated, yOof) } : {}),
     metrics: {},
     training: {
       dataSha256: file.sha256,

@@ -105,3 +105,28 @@ describe("bad input gets a 4xx problem+json naming the field, and writes nothing
     expect(await accountCount()).toBe(0);
   });
 });
+
+describe("rate limits per key", () => {
+  it("a key limited to 3/s gets 429 problem+json with Retry-After on the 4th request in a burst; other keys are unaffected", async () => {
+    const limited = await createKey(["score"], 3);
+    const other = await createKey(["score"], 3);
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      last = await call("POST", "/v1/score", { key: limited, body: { features: riskyCustomer } });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const p = await problemOf(last!);
+    expect(p.status).toBe(429);
+    expect(p.detail).toMatch(/3 requests per second/);
+    expect((await call("POST", "/v1/score", { key: other, body: { features: riskyCustomer } })).status).toBe(200);
+  });
+
+  it("a key with limit 0 is unlimited", async () => {
+    const unlimited = await createKey(["score"], 0);
+    const statuses = await Promise.all(Array.from({ length: 60 }, () => call("POST", "/v1/score", { key: unlimited, body: { features: riskyCustomer } }).then((r) => r.status)));
+    expect(new Set(statuses)).toEqual(new Set([200]));
+  });
+});

@@ -4,5 +4,6 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_MODEL: string;
     TEST_SAAS_MODEL: string;
+    TEST_SAAS_EXPANSION_MODEL: string;
   }
 }

@@ -5,9 +5,10 @@ import { db } from "../../shared/db/write";
 import { generateKey } from "../../shared/keys";
 import { type PublishResult, publishArtifact } from "../../shared/model/store";
 
-export async function createKey(scopes: ApiScope[]): Promise<string> {
+/** A real key in D1; unlimited unless `rateLimit` (requests per second) is given. */
+export async function createKey(scopes: ApiScope[], rateLimit = 0): Promise<string> {
   const k = await generateKey();
-  await db(env.DB).insert(apiKeys).values({ id: k.id, keyHash: k.keyHash, prefix: k.prefix, scopes, rateLimit: 0 });
+  await db(env.DB).insert(apiKeys).values({ id: k.id, keyHash: k.keyHash, prefix: k.prefix, scopes, rateLimit });
   return k.key;
 }
 

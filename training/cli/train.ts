@@ -13,7 +13,7 @@ const FAMILIES = ["logistic", "mlp", "gbdt"] as const;
 const FLAGS = {
   data: { type: "string", required: true, description: "CSV with a header row, one row per account" },
   label: { type: "string", description: "column saying whether the account churned (omit for a cold-start scorecard)" },
-  positive: { type: "string", description: "value of the label that means churned, e.g. Yes, 1, cancelled" },
+  positive: { type: "string", description: "value of the label that means churned (or expanded, with --target expansion), e.g. Yes, 1, cancelled" },
   out: { type: "string", required: true, description: "directory to write model.json and model.json.sha256 into" },
   id: { type: "string", description: "account id column (never used as a signal)" },
   arr: { type: "string", description: "annual recurring revenue column (recorded for revenue at risk)" },
@@ -24,6 +24,7 @@ const FLAGS = {
   "red-precision": { type: "string", description: "pick the lowest red threshold whose validation precision reaches this, e.g. 0.85" },
   seed: { type: "string", description: "seed for the hold-out split and the fits (default 42)" },
   holdout: { type: "string", description: "share of rows held out to measure the model (default 0.2)" },
+  target: { type: "string", description: "what the label means: churn (default) or expansion (an expansion-readiness model, labelled by expanded outcomes)" },
   "no-refit": { type: "boolean", description: "ship the model fitted on the training split instead of refitting on all rows" },
 } satisfies FlagSpec;
 
@@ -54,6 +55,8 @@ await runCli("train", FLAGS, async () => {
   if (budget !== undefined && !(budget > 0)) throw new UsageError("--budget", "must be a positive number of seconds");
   const folds = numberFlag(flags.folds, "--folds");
   if (folds !== undefined && !(Number.isInteger(folds) && folds >= 2 && folds <= 20)) throw new UsageError("--folds", "must be a whole number from 2 to 20");
+  if (flags.target !== undefined && flags.target !== "churn" && flags.target !== "expansion") throw new UsageError("--target", `must be churn or expansion, got "${flags.target}"`);
+  if (flags.target === "expansion" && flags.label === undefined) throw new UsageError("--label", "an expansion model needs a label: the column saying whether the account expanded");
   const result = await train({
     data: flags.data as string,
     label: flags.label ?? null,
@@ -69,6 +72,7 @@ await runCli("train", FLAGS, async () => {
     seed: numberFlag(flags.seed, "--seed"),
     holdout: numberFlag(flags.holdout, "--holdout"),
     refit: !flags["no-refit"],
+    target: (flags.target as "churn" | "expansion" | undefined) ?? "churn",
     onProgress: progress,
     onWarning: (message) => console.error(`warning: ${message}`),
   });

@@ -16,6 +16,9 @@ import { fieldPath, invalid } from "../problem";
 import { AccountId, bearer, Features, ProblemDetails, problems, ScoreResult } from "../schemas";
 import { assertFeatures, featureErrors, scoreAccount, scoreView } from "../scoring";
 
+/** Drivers kept with every stored score. */
+const STORED_DRIVERS = 10;
+
 /** Most rows one batch request may carry. */
 export const MAX_SCORE_BATCH = 1000;
 
@@ -110,7 +113,7 @@ export class ScoreBatchRoute extends OpenAPIRoute<[Context<AppEnv>]> {
     // The body is checked row by row here rather than by chanfana, so that with partial=true
     // one malformed row does not sink the others.
     const query = z.object({ partial: z.enum(["true", "false"]).optional(), drivers: Drivers }).safeParse(c.req.query());
-    if (!query.success) throw invalid("Invalid query parameters.", query.error.issues.map((i) => ({ field: fieldPath(i.path), detail: i.message })));
+    if (!query.success) throw invalid("Invalid query parameters.", query.error.issues.map((i) => ({ field: fieldPath(["query", ...i.path]), detail: i.message })));
     const partial = query.data.partial === "true";
     const maxDrivers = driverCount(query.data.drivers, 0);
     const raw = (await c.req.json()) as unknown;
@@ -156,11 +159,14 @@ export class ScoreBatchRoute extends OpenAPIRoute<[Context<AppEnv>]> {
         const p = errors[i].some((e) => e.detail.startsWith("no account")) && errors[i].length === 1 ? 404 : 422;
         return { index: i, error: { type: p === 404 ? "/problems/account-not-found" : "/problems/validation-error", title: p === 404 ? "Not Found" : "Unprocessable Content", status: p, detail: errors[i].map((e) => `${e.field}: ${e.detail}`).join("; "), errors: errors[i] } };
       }
-      const features = r.accountId !== undefined ? (stored.get(r.accountId) as Record<string, never>) : r.features!;
-      const a = assess(models, features, maxDrivers);
       scored++;
-      if (r.accountId !== undefined) writes.push(toScoreWrite(r.accountId, a, "batch", scoredAt));
-      return scoreView(a, scoredAt, r.accountId);
+      if (r.accountId === undefined) return scoreView(assess(models, r.features!, maxDrivers), scoredAt);
+      // A stored score keeps its drivers (the worklist and history show them), whatever the
+      // response asks for; the response is trimmed to the requested count.
+      const a = assess(models, stored.get(r.accountId) as Record<string, never>, Math.max(maxDrivers, STORED_DRIVERS));
+      writes.push(toScoreWrite(r.accountId, a, "batch", scoredAt));
+      const view = scoreView(a, scoredAt, r.accountId);
+      return maxDrivers > 0 ? { ...view, drivers: view.drivers.slice(0, maxDrivers) } : { ...view, drivers: [], nextAction: null };
     });
     if (writes.length) await runBatch(d, insertScoreStatements(d, writes));
     return { results, scored, failed: bad.length, modelVersion: models.churn.artifact.version };
