@@ -31,14 +31,46 @@ export async function accountCount(d1: D1Database): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Loads the Telco CSV as accounts; the label column stays out of the signals. */
+/** The demo's CS team: each account gets one owner, fixed by its id. */
+export const DEMO_OWNERS = ["Avery Chen", "Blake Okafor", "Casey Novak", "Devon Reyes", "Emerson Falk"];
+
+function ownerFor(id: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return DEMO_OWNERS[(h >>> 0) % DEMO_OWNERS.length];
+}
+
+/**
+ * The next renewal implied by the contract: month-to-month renews next month; one- and
+ * two-year contracts at the next anniversary of the start date, `tenure` months ago.
+ */
+export function renewalFor(contract: string, tenureMonths: number, today = new Date()): string | null {
+  const term = contract === "Month-to-month" ? 1 : contract === "One year" ? 12 : contract === "Two year" ? 24 : null;
+  if (term === null || !Number.isFinite(tenureMonths)) return null;
+  const months = term - (tenureMonths % term) || term;
+  const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + months, 1));
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * Loads the Telco CSV as accounts; the label column stays out of the signals. Telco has no CS
+ * metadata, so the demo derives it: ARR = 12 × MonthlyCharges, an owner from a team of five
+ * (fixed by the account id) and the renewal date implied by the contract and tenure.
+ */
 export async function seedTelcoAccounts(d1: D1Database, file: string): Promise<number> {
   const records = csvRecords(parseCsv(readFileSync(file, "utf8")));
   const rows: AccountWrite[] = records.map((r) => {
     const features: Signals = {};
     for (const [k, v] of Object.entries(r)) if (k !== "customerID" && k !== "Churn") features[k] = cellToSignal(v);
     const monthly = Number(r.MonthlyCharges);
-    return { id: r.customerID, name: `Customer ${r.customerID}`, arr: Number.isFinite(monthly) ? Math.round(monthly * 12 * 100) / 100 : null, features };
+    return {
+      id: r.customerID,
+      name: `Customer ${r.customerID}`,
+      arr: Number.isFinite(monthly) ? Math.round(monthly * 12 * 100) / 100 : null,
+      owner: ownerFor(r.customerID),
+      renewalDate: renewalFor(r.Contract, Number(r.tenure)),
+      features,
+    };
   });
   const d = db(d1);
   await runInBatches(d, upsertAccountStatements(d, rows));

@@ -33,7 +33,7 @@ async function prepare(): Promise<string> {
     const { env } = platform;
     const count = await accountCount(env.DB);
     if (count === 0) {
-      step("no accounts yet: loading the Telco demo portfolio (ARR = 12 × MonthlyCharges)");
+      step("no accounts yet: loading the Telco demo portfolio (ARR = 12 × MonthlyCharges; owners and renewal dates derived)");
       console.log(`  loaded ${await seedTelcoAccounts(env.DB, TELCO)} accounts`);
     } else step(`${count} accounts in local D1`);
 
