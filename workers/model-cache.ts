@@ -50,7 +50,9 @@ export async function activeScorer(env: Env, target = "churn"): Promise<Scorer |
     slots.set(target, slot);
   }
   const ttl = Number(env.MODEL_POINTER_TTL_MS ?? 5000);
-  if (slot.scorer && Date.now() - slot.pointerCheckedAt < ttl) return slot.scorer;
+  // "No model" is cached for the TTL too, so a target without a model (expansion, before any
+  // expansion labels) costs no D1 read per request.
+  if (slot.pointerCheckedAt > 0 && Date.now() - slot.pointerCheckedAt < ttl) return slot.scorer;
   slot.loading ??= refresh(env, slot, target).finally(() => {
     slot.loading = undefined;
   });
