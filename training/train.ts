@@ -46,6 +46,8 @@ export interface TrainOptions {
   target?: ModelArtifact["target"];
   /** Column whose order is time (`--time`): train on older rows, validate on newer ones. */
   time?: string | null;
+  /** Columns never used as features (`--exclude`), e.g. another target's label. */
+  exclude?: string[];
   /** Cross-validation folds for model selection (`--folds`, default 5). */
   folds?: number;
   /** Seconds the hyperparameter search may spend (`--budget`, default 120). */
@@ -264,8 +266,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const inference = inferFeatures(file.csv, { label: label, id: options.id ?? null, rows: trainIdx });
-  const exclude = options.time != null ? [options.time] : [];
-  const excludedColumns = [...inference.excludedColumns, ...exclude.filter((c) => !inference.excludedColumns.some((e) => e.name === c)).map((name) => ({ name, reason: "the time column (--time)" }))];
+  for (const c of options.exclude ?? []) {
+    if (!file.csv.header.includes(c)) throw new UsageError("--exclude", `no column named "${c}"; the CSV's columns are: ${listColumns(file.csv.header)}`);
+  }
+  const exclude = [...(options.time != null ? [options.time] : []), ...(options.exclude ?? [])];
+  const reasonFor = (c: string) => (c === options.time ? "the time column (--time)" : "left out by --exclude");
+  const excludedColumns = [...inference.excludedColumns, ...exclude.filter((c) => !inference.excludedColumns.some((e) => e.name === c)).map((name) => ({ name, reason: reasonFor(name) }))];
   const features = inference.features.filter((f) => !exclude.includes(f.name));
   if (features.length === 0) {
     throw new UsageError("--data", `no usable signal columns; every column was left out: ${excludedColumns.map((e) => `${e.name} (${e.reason})`).join("; ")}`);

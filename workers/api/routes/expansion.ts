@@ -100,7 +100,7 @@ export class AccountExpansion extends OpenAPIRoute<[Context<AppEnv>]> {
     }
     const { scoredAt: _at, ...stable } = answer;
     const etag = `"${(await sha256Hex(JSON.stringify(stable))).slice(0, 20)}"`;
-    const headers = { etag, "cache-control": `private, max-age=${EXPANSION_MAX_AGE}`, vary: "Authorization, Origin" };
+    const headers = { etag, "cache-control": `private, max-age=${EXPANSION_MAX_AGE}`, vary: "Authorization" };
     const match = c.req.header("if-none-match");
     if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === etag)) return new Response(null, { status: 304, headers });
     return c.json(answer, 200, headers);
