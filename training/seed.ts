@@ -103,7 +103,9 @@ export async function scoreStaleAccounts(d1: D1Database, models: ActiveModels, s
   });
   const d = db(d1);
   await runInBatches(d, insertScoreStatements(d, writes));
-  const total = await accountCount(d1);
-  await recordCompletedRun(d1, { id: runId, trigger: source, modelVersion: version, accounts: total, scored: writes.length, tierChanges: changes, startedAt });
+  // A start that found nothing to rescore is not a rescoring: it records no run.
+  if (writes.length) {
+    await recordCompletedRun(d1, { id: runId, trigger: source, modelVersion: version, accounts: await accountCount(d1), scored: writes.length, tierChanges: changes, startedAt });
+  }
   return { scored: writes.length, tiers, runId };
 }

@@ -43,6 +43,21 @@ describe("create-key", () => {
     platform = undefined as never;
   });
 
+  it("sets the key's rate limit with --rate-limit (0 = unlimited) and refuses a negative one", async () => {
+    const run = npm(["create-key", "--", "--scopes", "score", "--rate-limit", "0", "--name", "load test"]);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain("rate limit unlimited");
+    const key = run.stdout.trim().split("\n").at(-1)!;
+    platform = await openLocalPlatform();
+    const row = await platform.env.DB.prepare("SELECT rate_limit, name FROM api_keys WHERE key_hash = ?1").bind(await sha256Hex(key)).first();
+    expect(row).toEqual({ rate_limit: 0, name: "load test" });
+    await platform.dispose();
+    platform = undefined as never;
+    const bad = npm(["create-key", "--", "--scopes", "score", "--rate-limit", "-5"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--rate-limit");
+  });
+
   it("refuses an unknown scope, naming the flag", () => {
     const run = npm(["create-key", "--", "--scopes", "score,superuser"]);
     expect(run.status).toBe(2);

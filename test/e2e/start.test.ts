@@ -270,6 +270,48 @@ async function checkBanner(adminKey: string): Promise<void> {
   }
 }
 
+/** The scoring API surface against npm start's own data: portfolio, worklist, batch, history, models. */
+async function checkApiSurface(key: string, modelVersion: string): Promise<void> {
+  const api = `http://127.0.0.1:${port}`;
+  const get = async <T>(p: string): Promise<T> => {
+    const res = await fetch(`${api}${p}`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status, p).toBe(200);
+    return (await res.json()) as T;
+  };
+  const portfolio = await get<{ tiers: Record<string, { accounts: number; arr: number }>; accounts: number; arrAtRisk: number; previous: unknown; summary: string }>("/v1/portfolio");
+  expect(Object.values(portfolio.tiers).reduce((a, t) => a + t.accounts, 0)).toBe(7043);
+  expect(portfolio.tiers.blue.accounts).toBeGreaterThan(0);
+  expect(portfolio.arrAtRisk).toBeGreaterThan(0);
+  expect(portfolio.summary).toMatch(new RegExp(`^${portfolio.tiers.red.accounts} accounts, \\$\\d+K ARR in red`));
+
+  type Page = { accounts: { id: string; owner: string; renewalDate: string; arrAtRisk: number; score: { tier: string; nextAction: string } }[]; nextCursor: string | null };
+  const first = await get<Page>("/v1/accounts?owner=Avery%20Chen&tier=red,yellow&limit=20");
+  expect(first.accounts).toHaveLength(20);
+  expect(first.accounts.every((a) => a.owner === "Avery Chen" && ["red", "yellow"].includes(a.score.tier) && /^\d{4}-\d{2}-01$/.test(a.renewalDate))).toBe(true);
+  const risks = first.accounts.map((a) => a.arrAtRisk);
+  expect(risks).toEqual([...risks].sort((x, y) => y - x));
+  const second = await get<Page>(`/v1/accounts?owner=Avery%20Chen&tier=red,yellow&limit=20&cursor=${first.nextCursor}`);
+  expect(second.accounts[0].arrAtRisk).toBeLessThanOrEqual(risks.at(-1)!);
+  expect(second.accounts.some((a) => first.accounts.some((b) => b.id === a.id))).toBe(false);
+
+  const batch = await fetch(`${api}/v1/score/batch?drivers=2`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ rows: [{ accountId: first.accounts[0].id }, { accountId: "7590-VHVEG" }] }),
+  });
+  expect(batch.status).toBe(200);
+  expect(((await batch.json()) as { results: { accountId: string; drivers: unknown[] }[] }).results.map((r) => [r.accountId, r.drivers.length])).toEqual([
+    [first.accounts[0].id, 2],
+    ["7590-VHVEG", 2],
+  ]);
+  const history = await get<{ scores: { source: string; modelVersion: string }[] }>("/v1/accounts/7590-VHVEG/scores");
+  expect(history.scores.map((s) => s.source)).toEqual(["batch", "start"]);
+  expect(history.scores.every((s) => s.modelVersion === modelVersion)).toBe(true);
+  const models = await get<{ models: { version: string; status: string; target: string; metrics: { auc: number } }[] }>("/v1/models");
+  expect(models.models).toEqual([expect.objectContaining({ version: modelVersion, status: "active", target: "churn" })]);
+  expect(models.models[0].metrics.auc).toBeGreaterThan(0.8);
+}
+
 const keyIn = (out: string) => /Bearer (fs_[A-Za-z0-9]+_[A-Za-z0-9]+)/.exec(out)![1];
 
 describe("npm start", () => {
@@ -299,6 +341,7 @@ describe("npm start", () => {
     expect(body.arr).toBeCloseTo(12 * 29.85, 6);
     expect(body.score.modelVersion).toBe(score.modelVersion);
 
+    await checkApiSurface(key, score.modelVersion);
     await chromiumReady;
     await checkBanner(key);
     await stop();

@@ -23,6 +23,13 @@ describe("service surface", () => {
         "GET /v1/accounts/{id}",
         "POST /v1/accounts/batch",
         "POST /v1/outcomes",
+        "POST /v1/score/batch",
+        "GET /v1/portfolio",
+        "GET /v1/accounts",
+        "GET /v1/accounts/{id}/scores",
+        "GET /v1/accounts/{id}/expansion",
+        "GET /v1/models",
+        "POST /v1/models/{version}/activate",
       ]),
     );
     expect(doc.paths["/v1/score"].post.security).toEqual([{ bearer: [] }]);
