@@ -69,6 +69,9 @@ export interface TrainOptions {
 
 export interface TrainSummary {
   version: string;
+  target: "churn" | "expansion";
+  /** Expansion models: the readiness threshold (F1-best out of fold). */
+  readyThreshold: number | null;
   /** Size of model.json, and of the tree arrays in it as base64 (0 without trees). */
   modelBytes: number;
   treeBytesBase64: number;
@@ -391,6 +394,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const modelPath = options.out ? writeArtifactJson(options.out, json).path : null;
 
   const summary: TrainSummary = {
+    target,
+    readyThreshold: artifact.readyThreshold ?? null,
     modelBytes: json.length,
     treeBytesBase64: artifact.metrics.treeBytesBase64 as number,
     version: artifact.version,
@@ -494,10 +499,11 @@ export function formatTrainSummary(s: TrainSummary): string {
   const out: string[] = [];
   const labelValues = s.label.values.slice(0, 6).map((v) => `${v.value} ${count(v.count)}`).join(", ");
   out.push(`Foresight model ${s.version}`);
+  const [noun, past] = s.target === "expansion" ? ["expansion", "expanded"] : ["churn", "churned"];
   out.push(
     formatPairs([
         ["data", `${s.dataFile} (sha256 ${s.dataSha256.slice(0, 12)}...)`],
-        ["label", `${s.label.column} = "${s.label.positive}" is churn (values: ${labelValues})`],
+        ["label", `${s.label.column} = "${s.label.positive}" is ${noun} (values: ${labelValues})`],
         ["rows", `${count(s.rows)} labelled${s.droppedMissingLabel ? `, ${count(s.droppedMissingLabel)} dropped for a missing label` : ""}`],
         ["positives", `${count(s.positives)} (base rate ${percent(s.baseRate)})`],
         ["split", `${count(s.trainRows)} train / ${count(s.holdoutRows)} hold-out (${s.split})`],
@@ -532,19 +538,19 @@ export function formatTrainSummary(s: TrainSummary): string {
   out.push(`  * shipped: ${s.chosen}, the simplest candidate within one standard error (fold by fold) of the best ROC-AUC`);
   if (s.skipped.length) out.push(`  skipped for the time budget: ${s.skipped.join("; ")}`);
   out.push("");
-  out.push(`Hold-out quality (${count(s.holdoutRows)} accounts, ${count(s.holdoutPositives)} churned; ${s.calibration.method} calibration)`);
+  out.push(`Hold-out quality (${count(s.holdoutRows)} accounts, ${count(s.holdoutPositives)} ${past}; ${s.calibration.method} calibration)`);
   out.push(formatQuality(s.holdout));
   out.push(
     formatPairs([
       ["ECE", `${fixed(s.holdout.ece, 3)} expected calibration error (mean |predicted − observed| over 10 bins)`],
-      ["intervals", `${percent(s.holdout.intervalCoverage)} of hold-out cohorts of 100 similar accounts churned at a rate inside their 90% interval (mean width ${fixed(s.holdout.intervalWidth, 3)})`],
+      ["intervals", `${percent(s.holdout.intervalCoverage)} of hold-out cohorts of 100 similar accounts ${past} at a rate inside their 90% interval (mean width ${fixed(s.holdout.intervalWidth, 3)})`],
     ]),
   );
   out.push("");
   out.push("Reliability on the hold-out");
   out.push(
     formatTable(
-      ["predicted", "accounts", "mean predicted", "observed churn"],
+      ["predicted", "accounts", "mean predicted", `observed ${noun}`],
       s.calibration.table.map((b) => [`${fixed(b.from, 1)}-${fixed(b.to, 1)}`, count(b.n), percent(b.meanPredicted), percent(b.observed)]),
       [false, true, true, true],
     ),
@@ -558,7 +564,9 @@ export function formatTrainSummary(s: TrainSummary): string {
         : `  --red-precision ${s.redPrecisionTarget}: no threshold reaches that precision out of fold; red is empty`,
     );
   }
-  out.push(formatTiers(s.tiers));
+  if (s.readyThreshold != null) {
+    out.push(`  expansion-ready at p ≥ ${fixed(s.readyThreshold, 3)} (the threshold with the best out-of-fold F1), and only while churn risk is below 0.40`);
+  } else out.push(formatTiers(s.tiers));
   out.push("");
   out.push("Signals that move scores most (mean |SHAP| on the hold-out, log-odds)");
   out.push(formatTable(["column", "mean |contribution|"], s.importance.slice(0, 10).map((d) => [d.feature, fixed(d.meanAbs, 3)]), [false, true]));
