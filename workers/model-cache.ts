@@ -12,7 +12,6 @@ interface Slot {
   scorer?: Scorer;
   pointerCheckedAt: number;
   refused: Set<string>;
-  loading?: Promise<Scorer | undefined>;
 }
 
 const slots = new Map<string, Slot>();
@@ -42,7 +41,15 @@ async function refresh(env: Env, slot: Slot, target: string): Promise<Scorer | u
   return slot.scorer;
 }
 
-/** The scorer to use now, or undefined when no model was ever usable. */
+/**
+ * The scorer to use now, or undefined when no model was ever usable.
+ *
+ * No promise is shared between requests: in workerd a request must not await I/O started by
+ * another request (it can hang until the runtime cancels it). Instead the first request to find
+ * the pointer stale claims the refresh by stamping the check time, and concurrent requests keep
+ * serving the loaded model meanwhile; only before any model is loaded does each request load
+ * its own.
+ */
 export async function activeScorer(env: Env, target = "churn"): Promise<Scorer | undefined> {
   let slot = slots.get(target);
   if (!slot) {
@@ -53,10 +60,8 @@ export async function activeScorer(env: Env, target = "churn"): Promise<Scorer |
   // "No model" is cached for the TTL too, so a target without a model (expansion, before any
   // expansion labels) costs no D1 read per request.
   if (slot.pointerCheckedAt > 0 && Date.now() - slot.pointerCheckedAt < ttl) return slot.scorer;
-  slot.loading ??= refresh(env, slot, target).finally(() => {
-    slot.loading = undefined;
-  });
-  return slot.loading;
+  if (slot.scorer) slot.pointerCheckedAt = Date.now();
+  return refresh(env, slot, target);
 }
 
 /** Like `activeScorer`, but a 503 problem when there is no model yet. */

@@ -75,6 +75,38 @@ export class ScoreRoute extends OpenAPIRoute<[Context<AppEnv>]> {
 
 const BatchRow = ScoreRequest;
 
+const ACCOUNT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/**
+ * The batch row shape (`ScoreRequest`) checked by hand: the same rules and messages' substance
+ * as the Zod schema, at a small fraction of its cost on 1,000 rows (the hot path of a batch).
+ * Feature values are then checked against the model's own spec by `featureErrors`.
+ */
+function checkRow(row: unknown, i: number): z.infer<typeof ScoreRequest> | { errors: FieldError[] } {
+  const at = `rows[${i}]`;
+  if (typeof row !== "object" || row === null || Array.isArray(row)) return { errors: [{ field: at, detail: "must be an object with features or accountId" }] };
+  const errors: FieldError[] = [];
+  const r = row as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (k !== "features" && k !== "accountId") errors.push({ field: `${at}.${k}`, detail: "unknown field; send features or accountId" });
+  if (r.accountId !== undefined && (typeof r.accountId !== "string" || !ACCOUNT_ID.test(r.accountId))) {
+    errors.push({ field: `${at}.accountId`, detail: "must be 1-128 characters of letters, digits and . _ : @ -" });
+  }
+  const f = r.features;
+  if (f !== undefined) {
+    if (typeof f !== "object" || f === null || Array.isArray(f)) errors.push({ field: `${at}.features`, detail: "must be an object of signals" });
+    else {
+      for (const [name, v] of Object.entries(f)) {
+        const field = `${at}.features.${name}`;
+        if (name.length === 0 || name.length > 200) errors.push({ field, detail: "signal names must be 1-200 characters" });
+        else if (typeof v === "string" ? v.length > 1000 : !(v === null || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)))) {
+          errors.push({ field, detail: "must be a number, a string of at most 1000 characters, a boolean or null" });
+        }
+      }
+    }
+  }
+  return errors.length ? { errors } : (r as z.infer<typeof ScoreRequest>);
+}
+
 export const BatchRequest = z.object({
   rows: z.array(BatchRow).min(1).max(MAX_SCORE_BATCH, `at most ${MAX_SCORE_BATCH} rows per batch`),
 });
@@ -124,14 +156,14 @@ export class ScoreBatchRoute extends OpenAPIRoute<[Context<AppEnv>]> {
     const rows = envelope.data.rows;
     const errors: FieldError[][] = rows.map(() => []);
     const parsed = rows.map((row, i) => {
-      const r = BatchRow.safeParse(row);
-      if (!r.success) {
-        errors[i].push(...r.error.issues.map((x) => ({ field: fieldPath(["rows", i, ...x.path]), detail: x.message })));
+      const r = checkRow(row, i);
+      if ("errors" in r) {
+        errors[i].push(...r.errors);
         return null;
       }
-      errors[i].push(...exactlyOne(r.data, `rows[${i}].`));
-      if (r.data.features) errors[i].push(...featureErrors(models.churn, r.data.features, `rows[${i}].features`));
-      return r.data;
+      errors[i].push(...exactlyOne(r, `rows[${i}].`));
+      if (r.features) errors[i].push(...featureErrors(models.churn, r.features, `rows[${i}].features`));
+      return r;
     });
 
     // Stored accounts, read in chunks of 100 ids (D1's bound-parameter limit).
