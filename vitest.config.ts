@@ -25,6 +25,7 @@ export default defineConfig(async () => {
                   // An expansion model trained with --target expansion on the same synthetic accounts.
                   TEST_SAAS_EXPANSION_MODEL: readFileSync(path.join(root, "test/fixtures/saas-expansion-model/model.json"), "utf8"),
                   MODEL_POINTER_TTL_MS: "0",
+                  ALLOW_FAULT_INJECTION: "true",
                 },
               },
             }),

@@ -1,19 +1,61 @@
 /**
- * Worker entry: the HTTP API, plus the cron and queue handlers that keep scores fresh.
- * Batch rescoring and webhook delivery arrive with their own issue; until then the handlers
- * log what they received and do nothing else, so the declared triggers are harmless.
+ * Worker entry: the HTTP API; the crons (hourly rescoring, daily accuracy monitoring); and the
+ * queue consumers (rescoring chunks, webhook deliveries and their dead letters).
  */
 import { createApp } from "./api/app";
+import { enqueuePendingDeliveries } from "./jobs/events";
+import { processChunk, type RescoreMessage, startRun } from "./jobs/rescore";
 
 const app = createApp();
 
+/** The cron schedules in wrangler.toml, by purpose. */
+export const CRON_RESCORE = "0 * * * *";
+export const CRON_MONITOR = "17 3 * * *";
+
 export default {
   fetch: app.fetch,
-  async scheduled(controller: ScheduledController): Promise<void> {
-    console.log(`cron ${controller.cron}: batch rescoring is not implemented yet`);
+
+  async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    if (controller.cron === CRON_MONITOR) {
+      const { runMonitoring } = await import("./jobs/monitor");
+      await runMonitoring(env);
+      return;
+    }
+    const run = await startRun(env, "cron");
+    console.log(run ? `cron ${controller.cron}: rescoring run ${run.runId} over ${run.accounts} accounts in ${run.chunks} chunks` : `cron ${controller.cron}: no active model; nothing to rescore`);
+    // Deliveries written but never queued (a crash between the two) go out now.
+    ctx.waitUntil(enqueuePendingDeliveries(env).then((n) => n && console.log(`cron: queued ${n} pending webhook deliveries`)));
   },
-  async queue(batch: MessageBatch): Promise<void> {
-    console.log(`queue ${batch.queue}: ${batch.messages.length} message(s) acknowledged; consumers are not implemented yet`);
-    batch.ackAll();
+
+  async queue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+    if (batch.queue.startsWith("foresight-rescore")) {
+      if (batch.queue.endsWith("-dlq")) {
+        for (const m of batch.messages) {
+          const body = m.body as RescoreMessage;
+          await env.DB.prepare("UPDATE rescore_runs SET status = 'failed', error = ?2 WHERE id = ?1 AND status = 'running'")
+            .bind(body.runId, `chunk ${body.chunk} failed after every retry`)
+            .run();
+          m.ack();
+        }
+        return;
+      }
+      for (const m of batch.messages) {
+        try {
+          await processChunk(env, m.body as RescoreMessage, m.attempts);
+          m.ack();
+        } catch (err) {
+          console.error(`rescore chunk ${(m.body as RescoreMessage).chunk} of ${(m.body as RescoreMessage).runId} failed (attempt ${m.attempts}):`, err);
+          m.retry({ delaySeconds: Math.min(60, 2 ** m.attempts) });
+        }
+      }
+      return;
+    }
+    if (batch.queue.startsWith("foresight-webhooks")) {
+      const { consumeDeliveries } = await import("./jobs/webhooks");
+      await consumeDeliveries(batch as MessageBatch<never>, env);
+      return;
+    }
+    console.error(`queue ${batch.queue}: no consumer; ${batch.messages.length} message(s) left for retry`);
+    batch.retryAll();
   },
 } satisfies ExportedHandler<Env>;

@@ -78,3 +78,20 @@ export async function requireModels(env: Env): Promise<ActiveModels> {
   const [churn, expansion] = await Promise.all([requireScorer(env, "churn"), activeScorer(env, "expansion")]);
   return { churn, expansion };
 }
+
+const byVersion = new Map<string, Scorer>();
+
+/**
+ * A specific registered version (a rescoring run's model, a shadow model), loaded from R2 once
+ * per isolate and checked against its registered sha256. Throws if it is missing or altered.
+ */
+export async function scorerForVersion(env: Env, version: string): Promise<Scorer> {
+  const hit = byVersion.get(version) ?? [...slots.values()].find((s) => s.scorer?.artifact.version === version)?.scorer;
+  if (hit) return hit;
+  const row = await env.DB.prepare("SELECT version, r2_key AS r2Key, sha256 FROM models WHERE version = ?1").bind(version).first<{ version: string; r2Key: string; sha256: string }>();
+  if (!row) throw new Error(`model ${version} is not registered`);
+  const scorer = new Scorer(await fetchArtifact(env, row));
+  if (byVersion.size > 20) byVersion.clear();
+  byVersion.set(version, scorer);
+  return scorer;
+}

@@ -70,7 +70,8 @@ export const outcomes = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.type, t.date] })],
 );
 
-export const MODEL_STATUSES = ["candidate", "active", "retired"] as const;
+/** `shadow`: scored beside the active model in every rescoring, never tiered or notified. */
+export const MODEL_STATUSES = ["candidate", "active", "shadow", "retired"] as const;
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
 
 /** Registered model versions; the artifact itself lives in R2 under `r2Key`. */
@@ -117,7 +118,12 @@ export const scores = sqliteTable(
     expansionVersion: text("expansion_version"),
     expansionReason: text("expansion_reason"),
   },
-  (t) => [index("scores_account_idx").on(t.accountId, t.id), index("scores_run_idx").on(t.runId)],
+  (t) => [
+    index("scores_account_idx").on(t.accountId, t.id),
+    index("scores_run_idx").on(t.runId),
+    // A rescoring run scores each account once, however often a chunk is retried.
+    uniqueIndex("scores_run_account_idx").on(t.runId, t.accountId).where(sql`run_id IS NOT NULL`),
+  ],
 );
 
 export const RUN_STATUSES = ["queued", "running", "completed", "failed"] as const;
@@ -139,6 +145,11 @@ export const rescoreRuns = sqliteTable(
     tierChanges: integer("tier_changes").notNull().default(0),
     portfolio: text("portfolio", { mode: "json" }).$type<Record<string, unknown>>(),
     error: text("error"),
+    /** Chunks the run was split into (by account id range), and how many have finished. */
+    chunksTotal: integer("chunks_total").notNull().default(0),
+    chunksDone: integer("chunks_done").notNull().default(0),
+    /** The shadow model scored beside the active one, if any. */
+    shadowVersion: text("shadow_version"),
     createdAt: text("created_at").notNull().default(now),
     startedAt: text("started_at"),
     finishedAt: text("finished_at"),
@@ -163,4 +174,134 @@ export const apiKeys = sqliteTable(
     revokedAt: text("revoked_at"),
   },
   (t) => [uniqueIndex("api_keys_hash_idx").on(t.keyHash)],
+);
+
+/** One id-range chunk of a rescoring run; finishing it is recorded once, however often it is retried. */
+export const rescoreChunks = sqliteTable(
+  "rescore_chunks",
+  {
+    runId: text("run_id").notNull(),
+    chunk: integer("chunk").notNull(),
+    /** Accounts with fromId <= id < toId (toId null: to the end). */
+    fromId: text("from_id").notNull(),
+    toId: text("to_id"),
+    status: text("status", { enum: ["queued", "completed"] }).notNull().default("queued"),
+    scored: integer("scored").notNull().default(0),
+    tierChanges: integer("tier_changes").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.chunk] })],
+);
+
+export const EVENT_TYPES = [
+  "account.risk_tier_changed",
+  "account.expansion_ready",
+  "model.performance_degraded",
+  "model.drift_detected",
+  "rescore.completed",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Events for CS tools. The id is derived from what happened (run, account, change), so one
+ * change is one event however often the work behind it is retried; deliveries reuse it.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    type: text("type", { enum: EVENT_TYPES }).notNull(),
+    accountId: text("account_id"),
+    runId: text("run_id"),
+    modelVersion: text("model_version"),
+    payload: text("payload", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("events_type_idx").on(t.type, t.createdAt), index("events_account_idx").on(t.accountId, t.createdAt)],
+);
+
+/** Webhook endpoints: Standard Webhooks receivers, or Slack incoming webhooks (`kind: slack`). */
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  description: text("description"),
+  kind: text("kind", { enum: ["standard", "slack"] }).notNull().default("standard"),
+  /** Event types delivered here; ["*"] for all. */
+  eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
+  /** `whsec_` + base64 key; HMAC-SHA256 signing secret. */
+  secret: text("secret").notNull(),
+  status: text("status", { enum: ["enabled", "disabled"] }).notNull().default("enabled"),
+  disabledReason: text("disabled_reason"),
+  /** Deliveries in a row that ended dead; reset by any success. */
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  createdAt: text("created_at").notNull().default(now),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+export const DELIVERY_STATUSES = ["pending", "succeeded", "retrying", "failed", "dead"] as const;
+
+/** One event to one endpoint, with its attempts: the delivery log. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    /** Every attempt: when, HTTP status (or null), milliseconds, error. */
+    attemptLog: text("attempt_log", { mode: "json" }).$type<{ at: string; status: number | null; ms: number; error?: string }[]>().notNull().default(sql`'[]'`),
+    nextAttemptAt: text("next_attempt_at"),
+    enqueuedAt: text("enqueued_at"),
+    deliveredAt: text("delivered_at"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event_idx").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_status_idx").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** Accuracy and drift of a model version, computed by the monitoring cron: a time series. */
+export const modelPerformance = sqliteTable(
+  "model_performance",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    modelVersion: text("model_version").notNull(),
+    computedAt: text("computed_at").notNull().default(now),
+    /** Scores evaluated: those older than the horizon whose outcome is known. */
+    scoresEvaluated: integer("scores_evaluated").notNull().default(0),
+    positives: integer("positives").notNull().default(0),
+    auc: real("auc"),
+    precisionAtRed: real("precision_at_red"),
+    recallAtRed: real("recall_at_red"),
+    f1AtRed: real("f1_at_red"),
+    brier: real("brier"),
+    calibration: text("calibration", { mode: "json" }).$type<unknown[]>(),
+    /** Population stability index per feature against the training reference. */
+    featurePsi: text("feature_psi", { mode: "json" }).$type<Record<string, number>>(),
+    maxFeaturePsi: real("max_feature_psi"),
+    predictionPsi: real("prediction_psi"),
+    alerts: text("alerts", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  },
+  (t) => [index("model_performance_version_idx").on(t.modelVersion, t.computedAt)],
+);
+
+/** Scores from a shadow model, beside the active model's in the same run: never tiered or notified. */
+export const shadowScores = sqliteTable(
+  "shadow_scores",
+  {
+    runId: text("run_id").notNull(),
+    accountId: text("account_id").notNull(),
+    modelVersion: text("model_version").notNull(),
+    churnProbability: real("churn_probability").notNull(),
+    scoredAt: text("scored_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.accountId, t.modelVersion] }), index("shadow_scores_version_idx").on(t.modelVersion, t.runId)],
 );

@@ -14,6 +14,7 @@ import { RecordOutcomes } from "./routes/outcomes";
 import { AccountExpansion, bannerCors } from "./routes/expansion";
 import { ActivateModel, ListModels } from "./routes/models";
 import { PortfolioRoute } from "./routes/portfolio";
+import { GetRescore, StartRescore } from "./routes/rescore";
 import { ScoreBatchRoute, ScoreRoute } from "./routes/score";
 import { AccountScores, ListAccounts } from "./routes/worklist";
 
@@ -58,6 +59,8 @@ export function createApp() {
     ["post", "/v1/outcomes", RecordOutcomes, ["ingest"]],
     ["get", "/v1/models", ListModels, ["score", "ingest"]],
     ["post", "/v1/models/:version/activate", ActivateModel, ["admin"]],
+    ["post", "/v1/rescore", StartRescore, ["admin"]],
+    ["get", "/v1/rescore/:runId", GetRescore, ["admin", "score"]],
   ];
   for (const [method, path, route, scopes] of routes) {
     app.on(method.toUpperCase(), path, requireScope(...scopes));
