@@ -53,6 +53,8 @@ const BATCH = { warmup: QUICK ? 1 : 3, runs: QUICK ? 5 : 30 };
 const COLD_RESTARTS = QUICK ? 1 : 3;
 const WARM_SINGLE = QUICK ? 5 : 30;
 const SEQUENTIAL = QUICK ? 20 : 300;
+/** The cold request is sent this long after the server reports ready, when start-up work is over. */
+const SETTLE_MS = 5000;
 
 const log = (text: string) => console.error(`\x1b[36m›\x1b[0m ${text}`);
 
@@ -103,8 +105,9 @@ interface Product {
   child: ChildProcess;
   port: number;
   adminKey: string;
-  /** Seconds from `npm start` to the curl example. */
+  /** Seconds from `npm start` to the curl example, and when that was (performance.now()). */
   readySeconds: number;
+  readyAt: number;
   tail: string[];
   exited: Promise<void>;
   /** Times wrangler dev reloaded the Worker after it was ready (a source file changed). */
@@ -195,7 +198,7 @@ async function startProduct(stateDir: string, port: number, label: string): Prom
   try {
     const adminKey = await ready;
     forward = false;
-    return { child, port, adminKey, readySeconds: (performance.now() - t0) / 1000, tail, exited, reloads: () => reloads, logged, errors };
+    return { child, port, adminKey, readySeconds: (performance.now() - t0) / 1000, readyAt: performance.now(), tail, exited, reloads: () => reloads, logged, errors };
   } catch (e) {
     await stopProduct({ child, exited });
     throw e;
@@ -417,6 +420,9 @@ interface ColdSample {
 async function coldSample(p: Product, key: string, preWarmAuth: boolean): Promise<ColdSample> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
+    // npm start, wrangler and workerd are still busy for a moment after the curl line; on 2 cores
+    // that would be timed too. Every sample waits the same time after ready.
+    await new Promise((r) => setTimeout(r, Math.max(0, p.readyAt + SETTLE_MS - performance.now())));
     // Open the connection first, so the first timed request does not include the TCP connect.
     expectOk(await request(agent, p.port, "GET", "/healthz"), "GET /healthz");
     if (preWarmAuth) expectOk(await request(agent, p.port, "GET", "/v1/models?target=churn&status=active", p.adminKey), "GET /v1/models");
@@ -688,7 +694,7 @@ const text = [
   "",
   "### Cold start: first `POST /v1/score` after the server starts (model loaded from R2)",
   "",
-  `Timed from Node on an open keep-alive connection (a \`GET /healthz\` first), so the TCP connect is excluded; warm = median of the next ${WARM_SINGLE} requests. Load cost = first − warm (wall times). The workerd-logged column is wrangler dev's logged duration of the same requests (see the batch part). The 300-tree model lives in its own state dir (\`${path.relative(root, COLD_STATE)}\`), published with \`npm run publish-model -- --model ${path.relative(root, COLD_MODEL)} --activate\`; the server is restarted (\`npm start\`, a new workerd isolate) for each sample.`,
+  `Sent ${SETTLE_MS / 1000} s after the server printed its curl example (so the start-up work of npm start, wrangler and workerd is over) and timed from Node on an open keep-alive connection (a \`GET /healthz\` first), so the TCP connect is excluded; warm = median of the next ${WARM_SINGLE} requests. Load cost = first − warm (wall times). The workerd-logged column is wrangler dev's logged duration of the same requests (see the batch part). The 300-tree model lives in its own state dir (\`${path.relative(root, COLD_STATE)}\`), published with \`npm run publish-model -- --model ${path.relative(root, COLD_MODEL)} --activate\`; the server is restarted (\`npm start\`, a new workerd isolate) for each sample.`,
   "",
   "| model | artifact | first request | warm (median) | load cost | workerd-logged first / warm |",
   "|---|---|---|---|---|---|",

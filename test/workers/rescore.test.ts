@@ -86,7 +86,7 @@ describe("crash mid-chunk", () => {
     await worker.queue(batch1, env, ctx1);
     const result1 = await getQueueResult(batch1, ctx1);
     expect(result1.explicitAcks).toEqual([]);
-    expect(result1.retryMessages.map((m) => m.msgId)).toEqual(["m1"]);
+    expect(result1.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
     const partial = (await env.DB.prepare("SELECT count(*) AS n FROM scores WHERE run_id = ?1").bind(runId).first<{ n: number }>())!.n;
     expect(partial).toBeGreaterThan(0); // the first write landed before the crash ...
     expect(partial).toBeLessThan(total); // ... and the rest did not
