@@ -1,5 +1,5 @@
 /**
- * Worker entry: the HTTP API; the crons (hourly rescoring, daily accuracy monitoring); and the
+ * Worker entry: the HTTP API; the crons (daily rescoring, daily accuracy monitoring); and the
  * queue consumers (rescoring chunks, webhook deliveries and their dead letters).
  */
 import { createApp } from "./api/app";
@@ -9,7 +9,7 @@ import { processChunk, type RescoreMessage, startRun } from "./jobs/rescore";
 const app = createApp();
 
 /** The cron schedules in wrangler.toml, by purpose. */
-export const CRON_RESCORE = "0 * * * *";
+export const CRON_RESCORE = "0 2 * * *";
 export const CRON_MONITOR = "17 3 * * *";
 
 export default {

@@ -21,7 +21,7 @@ export class StartRescore extends OpenAPIRoute<[Context<AppEnv>]> {
     tags: ["Rescoring"],
     summary: "Rescore every account with the active model",
     description:
-      "Starts a run and returns at once with its `runId` (202). The run fans out over the rescore queue in chunks of 1,000 accounts read by id range; each chunk appends scores to history, updates current scores and emits `account.risk_tier_changed` / `account.expansion_ready` events; the last one records the portfolio and emits `rescore.completed`. The hourly cron starts the same runs.",
+      "Starts a run and returns at once with its `runId` (202). The run fans out over the rescore queue in chunks of 1,000 accounts read by id range; each chunk appends scores to history, updates current scores and emits `account.risk_tier_changed` / `account.expansion_ready` events; the last one records the portfolio and emits `rescore.completed`. The daily cron (02:00 UTC) starts the same runs.",
     security: bearer,
     responses: { "202": { description: "Started", ...contentJson(RunStarted) }, ...problems(401, 403, 429, 503) },
   };
