@@ -51,13 +51,17 @@ function decodeCursor(text: string, sort: string): Cursor {
   return c;
 }
 
-const WorklistScore = z.object({
+/** What every stored score shows, in the worklist and in the history alike. */
+const StoredScoreCore = z.object({
   churnProbability: z.number(),
   interval: z.tuple([z.number(), z.number()]).nullable(),
   confidence: Confidence.nullable(),
   riskTier: RiskTier,
   tier: PortfolioTier,
   expansionProbability: z.number().nullable(),
+});
+
+const WorklistScore = StoredScoreCore.extend({
   topDrivers: z.array(z.object({ feature: z.string(), contribution: z.number(), phrase: z.string() })).describe("The three largest drivers"),
   nextAction: z.string(),
   modelVersion: z.string(),
@@ -192,14 +196,8 @@ function toWorklistAccount(r: Row): z.infer<typeof WorklistAccount> {
   };
 }
 
-const HistoryEntry = z.object({
+const HistoryEntry = StoredScoreCore.extend({
   id: z.number().int(),
-  churnProbability: z.number(),
-  interval: z.tuple([z.number(), z.number()]).nullable(),
-  confidence: Confidence.nullable(),
-  riskTier: RiskTier,
-  tier: PortfolioTier,
-  expansionProbability: z.number().nullable(),
   expansionReady: z.boolean().nullable(),
   expansionSource: z.enum(["model", "scorecard"]).nullable(),
   drivers: z.array(z.unknown()),
