@@ -289,6 +289,15 @@ export const modelPerformance = sqliteTable(
     maxFeaturePsi: real("max_feature_psi"),
     predictionPsi: real("prediction_psi"),
     alerts: text("alerts", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** The model's status when computed (active, shadow, retired, candidate). */
+    modelStatus: text("model_status"),
+    /** Days after a score in which a churn counts (the model's horizon), and the red threshold used. */
+    horizonDays: integer("horizon_days"),
+    redThreshold: real("red_threshold"),
+    /** Accounts whose current signals were compared with the training reference. */
+    driftAccounts: integer("drift_accounts").notNull().default(0),
+    /** Why figures are null (too few evaluable scores, no positives, no reference, ...). */
+    notes: text("notes", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
   },
   (t) => [index("model_performance_version_idx").on(t.modelVersion, t.computedAt)],
 );
