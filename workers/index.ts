@@ -9,8 +9,8 @@ import { processChunk, type RescoreMessage, startRun } from "./jobs/rescore";
 const app = createApp();
 
 /** The cron schedules in wrangler.toml, by purpose. */
-export const CRON_RESCORE = "0 2 * * *";
-export const CRON_MONITOR = "17 3 * * *";
+const CRON_RESCORE = "0 2 * * *";
+const CRON_MONITOR = "17 3 * * *";
 
 export default {
   fetch: app.fetch,
