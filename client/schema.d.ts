@@ -280,6 +280,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook endpoints, secrets masked */
+        get: operations["get_ListWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Events: `account.risk_tier_changed`, `account.expansion_ready`, `rescore.completed`, `model.performance_degraded`, `model.drift_detected`, or `*`. Deliveries follow Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` with the secret returned here (shown in full only now and on rotation). The URL must be public https: private, loopback, link-local and metadata addresses, non-standard IPv4 forms and credentials are refused.
+         */
+        post: operations["post_CreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log, newest first
+         * @description Each delivery is one event to this endpoint, with every attempt (time, HTTP status, milliseconds, error) and notes (redelivery requested, dead-lettered, endpoint disabled). Filter by `status`; pages follow `nextCursor`.
+         */
+        get: operations["get_ListDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again, with the same event id
+         * @description For a delivery that succeeded, failed or is dead: resets it to pending with a fresh retry schedule and queues it. The receiver gets the same `webhook-id` (the event id), so it can tell a redelivery from a new event. A delivery still pending or retrying is refused (409), as is one whose endpoint is disabled.
+         */
+        post: operations["post_RedeliverDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace an endpoint's signing secret
+         * @description Returns the new secret in full. Every delivery attempt from now on, retries of older events included, is signed with the new secret only; a receiver that still checks the old one fails them and they are retried on the usual schedule.
+         */
+        post: operations["post_RotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint, secret masked */
+        get: operations["get_GetWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint and its delivery log */
+        delete: operations["delete_DeleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint (url, events, description, kind, status)
+         * @description Only the fields sent change. `status: "disabled"` stops deliveries (pending ones fail with "endpoint disabled"); `status: "enabled"` re-enables an endpoint and resets its failure count, after checking its URL again.
+         */
+        patch: operations["patch_PatchWebhook"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2753,6 +2856,1154 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Oldest first; secrets masked */
+                        webhooks: {
+                            id: string;
+                            url: string;
+                            description: string | null;
+                            /**
+                             * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
+                             * @enum {string}
+                             */
+                            kind: "standard" | "slack";
+                            events: string[];
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
+                            disabledReason: string | null;
+                            /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
+                            consecutiveFailures: number;
+                            /** @description The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere */
+                            secret: string;
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_CreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description https URL of the receiver (http://127.0.0.1:PORT or http://localhost:PORT too when WEBHOOK_ALLOW_LOOPBACK is on) */
+                    url: string;
+                    /** @description Event types to receive */
+                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    description?: string | null;
+                    /**
+                     * @description Default standard
+                     * @enum {string}
+                     */
+                    kind?: "standard" | "slack";
+                };
+            };
+        };
+        responses: {
+            /** @description Created; the answer carries the full secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        description: string | null;
+                        /**
+                         * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
+                         * @enum {string}
+                         */
+                        kind: "standard" | "slack";
+                        events: string[];
+                        /** @enum {string} */
+                        status: "enabled" | "disabled";
+                        /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
+                        disabledReason: string | null;
+                        /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
+                        consecutiveFailures: number;
+                        /** @description The signing secret in full: store it now, it is shown again only on rotation */
+                        secret: string;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListDeliveries: {
+        parameters: {
+            query?: {
+                status?: "pending" | "retrying" | "succeeded" | "failed" | "dead";
+                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
+                /** @description Page size, default 50, at most 200 */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the log */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Newest first */
+                        deliveries: {
+                            id: string;
+                            /** @description The event id, sent as webhook-id on every attempt and redelivery */
+                            eventId: string;
+                            eventType: string;
+                            /** @enum {string} */
+                            status: "pending" | "retrying" | "succeeded" | "failed" | "dead";
+                            attempts: number;
+                            lastStatusCode: number | null;
+                            lastError: string | null;
+                            attemptLog: {
+                                at: string;
+                                /** @description Attempt number; absent on notes */
+                                attempt?: number;
+                                /** @description HTTP status, or null for a network error, a timeout or a note */
+                                status: number | null;
+                                ms: number;
+                                error?: string;
+                                /** @description "redelivery requested", "dead-lettered", "endpoint disabled", "url refused" */
+                                note?: string;
+                            }[];
+                            createdAt: string;
+                            deliveredAt: string | null;
+                            nextAttemptAt: string | null;
+                        }[];
+                        /** @description Pass as `cursor` for the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_RedeliverDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @description The event id, sent as webhook-id on every attempt and redelivery */
+                        eventId: string;
+                        eventType: string;
+                        /** @enum {string} */
+                        status: "pending" | "retrying" | "succeeded" | "failed" | "dead";
+                        attempts: number;
+                        lastStatusCode: number | null;
+                        lastError: string | null;
+                        attemptLog: {
+                            at: string;
+                            /** @description Attempt number; absent on notes */
+                            attempt?: number;
+                            /** @description HTTP status, or null for a network error, a timeout or a note */
+                            status: number | null;
+                            ms: number;
+                            error?: string;
+                            /** @description "redelivery requested", "dead-lettered", "endpoint disabled", "url refused" */
+                            note?: string;
+                        }[];
+                        createdAt: string;
+                        deliveredAt: string | null;
+                        nextAttemptAt: string | null;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_RotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @description The new signing secret, in full; deliveries from now on are signed with it alone */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        description: string | null;
+                        /**
+                         * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
+                         * @enum {string}
+                         */
+                        kind: "standard" | "slack";
+                        events: string[];
+                        /** @enum {string} */
+                        status: "enabled" | "disabled";
+                        /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
+                        disabledReason: string | null;
+                        /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
+                        consecutiveFailures: number;
+                        /** @description The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere */
+                        secret: string;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    delete_DeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    patch_PatchWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    url?: string;
+                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    description?: string | null;
+                    /**
+                     * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
+                     * @enum {string}
+                     */
+                    kind?: "standard" | "slack";
+                    /**
+                     * @description Re-enabling clears disabledReason and consecutiveFailures
+                     * @enum {string}
+                     */
+                    status?: "enabled" | "disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        description: string | null;
+                        /**
+                         * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
+                         * @enum {string}
+                         */
+                        kind: "standard" | "slack";
+                        events: string[];
+                        /** @enum {string} */
+                        status: "enabled" | "disabled";
+                        /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
+                        disabledReason: string | null;
+                        /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
+                        consecutiveFailures: number;
+                        /** @description The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere */
+                        secret: string;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

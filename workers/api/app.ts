@@ -17,6 +17,7 @@ import { PortfolioRoute } from "./routes/portfolio";
 import { GetRescore, StartRescore } from "./routes/rescore";
 import { ScoreBatchRoute, ScoreRoute } from "./routes/score";
 import { AccountScores, ListAccounts } from "./routes/worklist";
+import { CreateWebhook, DeleteWebhook, GetWebhook, ListDeliveries, ListWebhooks, PatchWebhook, RedeliverDelivery, RotateWebhookSecret } from "./routes/webhooks";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -45,7 +46,7 @@ export function createApp() {
 
   openapi.get("/healthz", Health);
   // Each /v1 route with the scopes it needs; the scope check runs before the route's handler.
-  const routes: [method: "get" | "post" | "put" | "patch", path: string, route: typeof OpenAPIRoute<[Context<AppEnv>]>, scopes: ApiScope[]][] = [
+  const routes: [method: "get" | "post" | "put" | "patch" | "delete", path: string, route: typeof OpenAPIRoute<[Context<AppEnv>]>, scopes: ApiScope[]][] = [
     ["post", "/v1/score", ScoreRoute, ["score"]],
     ["post", "/v1/score/batch", ScoreBatchRoute, ["score"]],
     ["get", "/v1/portfolio", PortfolioRoute, ["score", "ingest"]],
@@ -61,6 +62,14 @@ export function createApp() {
     ["post", "/v1/models/:version/activate", ActivateModel, ["admin"]],
     ["post", "/v1/rescore", StartRescore, ["admin"]],
     ["get", "/v1/rescore/:runId", GetRescore, ["admin", "score"]],
+    ["post", "/v1/webhooks", CreateWebhook, ["admin"]],
+    ["get", "/v1/webhooks", ListWebhooks, ["admin"]],
+    ["get", "/v1/webhooks/:id/deliveries", ListDeliveries, ["admin"]],
+    ["post", "/v1/webhooks/:id/deliveries/:deliveryId/redeliver", RedeliverDelivery, ["admin"]],
+    ["post", "/v1/webhooks/:id/rotate-secret", RotateWebhookSecret, ["admin"]],
+    ["get", "/v1/webhooks/:id", GetWebhook, ["admin"]],
+    ["patch", "/v1/webhooks/:id", PatchWebhook, ["admin"]],
+    ["delete", "/v1/webhooks/:id", DeleteWebhook, ["admin"]],
   ];
   for (const [method, path, route, scopes] of routes) {
     app.on(method.toUpperCase(), path, requireScope(...scopes));

@@ -1,0 +1,130 @@
+/**
+ * Events as Slack incoming-webhook messages (`kind: "slack"` endpoints): a one-line `text` (what
+ * notifications and screen readers show) and Block Kit `blocks` a CSM can act on: the account,
+ * old → new tier, the probability, the top drivers and the next action; a rescoring summary; model
+ * alerts. The same facts as the Standard Webhooks body, formatted for people.
+ */
+
+type Json = Record<string, unknown>;
+
+export interface SlackMessage {
+  text: string;
+  blocks: Json[];
+}
+
+const TIER_EMOJI: Record<string, string> = { red: ":red_circle:", yellow: ":large_yellow_circle:", green: ":large_green_circle:", blue: ":large_blue_circle:" };
+
+/** Slack mrkdwn needs only &, < and > escaped. */
+function esc(s: unknown): string {
+  return String(s ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function pct(p: unknown): string {
+  return typeof p === "number" && Number.isFinite(p) ? `${Math.round(p * 100)}%` : "n/a";
+}
+
+function money(v: unknown): string {
+  if (typeof v !== "number" || !Number.isFinite(v)) return "n/a";
+  return `$${Math.round(v).toLocaleString("en-US")}`;
+}
+
+function section(text: string): Json {
+  // Slack refuses section text over 3,000 characters.
+  return { type: "section", text: { type: "mrkdwn", text: text.length > 2900 ? `${text.slice(0, 2899)}…` : text } };
+}
+
+function fields(pairs: [string, string][]): Json {
+  return { type: "section", fields: pairs.slice(0, 10).map(([k, v]) => ({ type: "mrkdwn", text: `*${esc(k)}*\n${v}` })) };
+}
+
+function context(parts: (string | null | undefined)[]): Json {
+  return { type: "context", elements: [{ type: "mrkdwn", text: parts.filter(Boolean).join(" · ") }] };
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" && v ? v : null;
+}
+
+/** The Slack message for one event. */
+export function slackMessage(type: string, data: Json, eventId: string): SlackMessage {
+  const account = (data.account ?? {}) as Json;
+  const who = str(account.name) ?? str(account.id) ?? "An account";
+  const idNote = str(account.name) && str(account.id) ? ` (\`${esc(account.id)}\`)` : "";
+  switch (type) {
+    case "account.risk_tier_changed": {
+      const from = String(data.previousTier ?? "?");
+      const to = String(data.tier ?? "?");
+      const interval = Array.isArray(data.interval) && data.interval.length === 2 ? ` (90% range ${pct(data.interval[0])}–${pct(data.interval[1])})` : "";
+      const drivers = Array.isArray(data.drivers) ? (data.drivers as Json[]).slice(0, 3).map((d) => `• ${esc(d.phrase ?? d.feature)}`) : [];
+      const text = `${who} moved from ${from} to ${to} risk: churn probability ${pct(data.previousChurnProbability)} → ${pct(data.churnProbability)}`;
+      return {
+        text,
+        blocks: [
+          section(`${TIER_EMOJI[to] ?? ""} *${esc(who)}*${idNote} moved from *${esc(from)}* to *${esc(to)}* risk`),
+          fields([
+            ["Churn probability", `${pct(data.previousChurnProbability)} → ${pct(data.churnProbability)}${interval}`],
+            ["ARR", money(account.arr)],
+            ["Owner", esc(account.owner ?? "unassigned")],
+          ]),
+          ...(drivers.length ? [section(`*Top drivers*\n${drivers.join("\n")}`)] : []),
+          ...(str(data.nextAction) ? [section(`*Next action*\n${esc(data.nextAction)}`)] : []),
+          context([data.modelVersion ? `model ${esc(data.modelVersion)}` : null, data.runId ? `run ${esc(data.runId)}` : null, `event ${esc(eventId)}`]),
+        ],
+      };
+    }
+    case "account.expansion_ready": {
+      const text = `${who} is ready to expand: readiness ${pct(data.expansionProbability)}`;
+      return {
+        text,
+        blocks: [
+          section(`${TIER_EMOJI.blue} *${esc(who)}*${idNote} is ready to expand`),
+          fields([
+            ["Expansion readiness", pct(data.expansionProbability)],
+            ["Churn probability", pct(data.churnProbability)],
+            ["ARR", money(account.arr)],
+            ["Owner", esc(account.owner ?? "unassigned")],
+          ]),
+          ...(str(data.reason) ? [section(`*Why*\n${esc(data.reason)}`)] : []),
+          context([data.source ? `source ${esc(data.source)}` : null, data.runId ? `run ${esc(data.runId)}` : null, `event ${esc(eventId)}`]),
+        ],
+      };
+    }
+    case "rescore.completed": {
+      const portfolio = (data.portfolio ?? {}) as { tiers?: Record<string, { accounts?: number; arr?: number }>; arrAtRisk?: number };
+      const tiers = portfolio.tiers ?? {};
+      const text = `Rescoring ${data.runId ?? ""} completed: ${data.scored ?? "?"} of ${data.accounts ?? "?"} accounts scored, ${data.tierChanges ?? 0} tier change(s)`;
+      return {
+        text,
+        blocks: [
+          section(`:bar_chart: *Rescoring completed*: ${esc(data.scored ?? "?")} of ${esc(data.accounts ?? "?")} accounts scored, *${esc(data.tierChanges ?? 0)}* tier change(s)`),
+          fields([
+            ...(["red", "yellow", "green", "blue"] as const)
+              .filter((t) => tiers[t])
+              .map((t): [string, string] => [`${t[0].toUpperCase()}${t.slice(1)}`, `${tiers[t].accounts ?? 0} accounts, ${money(tiers[t].arr)} ARR`]),
+            ["ARR at risk", money(portfolio.arrAtRisk)],
+          ]),
+          context([data.modelVersion ? `model ${esc(data.modelVersion)}` : null, data.trigger ? `trigger ${esc(data.trigger)}` : null, data.runId ? `run ${esc(data.runId)}` : null, `event ${esc(eventId)}`]),
+        ],
+      };
+    }
+    default: {
+      // Model alerts (model.performance_degraded, model.drift_detected) and anything newer.
+      const title = type === "model.performance_degraded" ? "performance degraded" : type === "model.drift_detected" ? "drift detected" : type;
+      const version = str(data.modelVersion) ?? str(data.version);
+      const text = `${version ? `Model ${version}` : "Model alert"}: ${title}${str(data.message) ? ` (${data.message})` : ""}`;
+      const alerts = Array.isArray(data.alerts) ? (data.alerts as unknown[]).map((a) => `• ${esc(typeof a === "string" ? a : JSON.stringify(a))}`) : [];
+      const facts = Object.entries(data)
+        .filter(([k, v]) => !["modelVersion", "version", "message", "alerts"].includes(k) && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"))
+        .map(([k, v]): [string, string] => [k, esc(typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : v)]);
+      return {
+        text,
+        blocks: [
+          section(`:warning: *${esc(version ? `Model ${version}` : "Model alert")}*: ${esc(title)}${str(data.message) ? `\n${esc(data.message)}` : ""}`),
+          ...(facts.length ? [fields(facts)] : []),
+          ...(alerts.length ? [section(`*Alerts*\n${alerts.join("\n")}`)] : []),
+          context([`event ${esc(eventId)}`]),
+        ],
+      };
+    }
+  }
+}
