@@ -1,7 +1,8 @@
 /**
  * `npm start` end to end on a throwaway local stack: the first start loads Telco, trains,
  * publishes, scores and serves; the printed curl works; the in-app banner (`public/banner.js`)
- * works in a real Chromium on another origin; a second start does not retrain.
+ * works in a real Chromium on another origin; signed webhooks reach real HTTP receivers (retries,
+ * dead letters, redelivery); a second start does not retrain.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
+import { checkWebhooks, E2E_RETRY_SCHEDULE } from "./webhooks";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const state = mkdtempSync(path.join(tmpdir(), "foresight-start-"));
@@ -21,7 +23,11 @@ let server: ChildProcess | undefined;
 function start(): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = "";
-    server = spawn("npm", ["start"], { cwd: root, detached: true, env: { ...process.env, FORESIGHT_STATE_DIR: state, PORT: String(port) } });
+    server = spawn("npm", ["start"], {
+      cwd: root,
+      detached: true,
+      env: { ...process.env, FORESIGHT_STATE_DIR: state, PORT: String(port), FORESIGHT_WEBHOOK_RETRY_SCHEDULE: E2E_RETRY_SCHEDULE },
+    });
     const timer = setTimeout(() => reject(new Error(`npm start did not become ready:\n${out}`)), 240_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
@@ -342,6 +348,8 @@ describe("npm start", () => {
     expect(body.score.modelVersion).toBe(score.modelVersion);
 
     await checkApiSurface(key, score.modelVersion);
+    // Webhooks over real HTTP (test/e2e/webhooks.ts): after the API surface, whose history checks predate this rescoring.
+    await checkWebhooks(`http://127.0.0.1:${port}`, key);
     await chromiumReady;
     await checkBanner(key);
     await stop();
