@@ -93,24 +93,8 @@ export function fitCalibration(oofMargin: ArrayLike<number>, y: ArrayLike<number
   return c;
 }
 
-/** Expected calibration error over `bins` equal-width bins, and the reliability table behind it. */
-export function calibrationReport(p: ArrayLike<number>, y: ArrayLike<number>, bins = 10) {
-  const table = Array.from({ length: bins }, (_, k) => ({ from: k / bins, to: (k + 1) / bins, n: 0, meanPredicted: 0, observed: 0 }));
-  for (let i = 0; i < p.length; i++) {
-    const b = table[Math.min(bins - 1, Math.floor(p[i] * bins))];
-    b.n++;
-    b.meanPredicted += p[i];
-    b.observed += y[i];
-  }
-  let ece = 0;
-  for (const b of table) {
-    if (!b.n) continue;
-    b.meanPredicted /= b.n;
-    b.observed /= b.n;
-    ece += (b.n / p.length) * Math.abs(b.meanPredicted - b.observed);
-  }
-  return { ece, table: table.filter((b) => b.n > 0) };
-}
+/** The reliability table and ECE live with the other metrics (monitoring uses them too). */
+export { calibrationReport } from "../shared/metrics";
 
 /**
  * Held-out check of the intervals, as they are meant: held-out accounts sorted by probability
