@@ -9,10 +9,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Csv } from "../shared/csv";
 import { atThreshold, brier, logLoss, prAuc, rocAuc } from "../shared/metrics";
-import { DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact, type TierThresholds } from "../shared/model/artifact";
+import { DEFAULT_HORIZON_DAYS, DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact, type TierThresholds } from "../shared/model/artifact";
 import { calibrate } from "../shared/model/calibration";
 import { gbdtSizeBytes } from "../shared/model/gbdt";
 import { encodedNames, isMissing } from "../shared/model/features";
+import { buildReference } from "../shared/model/reference";
 import { type Score, Scorer } from "../shared/model/scorer";
 import { calibrationReport, fitCalibration, intervalCoverage } from "./calibrate";
 import { type CsvFile, listColumns, parseLabels, readCsvFile, sha256Hex } from "./dataset";
@@ -56,6 +57,12 @@ export interface TrainOptions {
   family?: Family;
   /** Lowest red threshold whose out-of-fold precision reaches this (`--red-precision`). */
   redPrecision?: number | null;
+  /**
+   * Days after a snapshot in which the label's outcome counts (`--horizon`, default 90): the
+   * `--horizon` the CSV was exported with. Recorded in the artifact; monitoring judges each
+   * score once this many days have passed.
+   */
+  horizon?: number;
   onProgress?: (done: number, total: number, label: string) => void;
   onWarning?: (message: string) => void;
   /**
@@ -72,6 +79,7 @@ export interface TrainSummary {
   target: "churn" | "expansion";
   /** Expansion models: the readiness threshold (F1-best out of fold). */
   readyThreshold: number | null;
+  horizonDays: number;
   /** Size of model.json, and of the tree arrays in it as base64 (0 without trees). */
   modelBytes: number;
   treeBytesBase64: number;
@@ -219,6 +227,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const holdoutFraction = options.holdout ?? 0.2;
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError("--seed", `must be a whole number >= 0, got ${seed}`);
   if (!(holdoutFraction >= 0.05 && holdoutFraction <= 0.5)) throw new UsageError("--holdout", `must be between 0.05 and 0.5, got ${holdoutFraction}`);
+  const horizonDays = options.horizon ?? DEFAULT_HORIZON_DAYS;
+  if (!Number.isInteger(horizonDays) || horizonDays < 1 || horizonDays > 3650) throw new UsageError("--horizon", `must be a whole number of days from 1 to 3650, got ${horizonDays}`);
 
   const file = readCsvFile(options.data, "--data");
   const { header } = file.csv;
@@ -317,6 +327,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     calibration,
     tiers,
     ...(options.target === "expansion" ? { readyThreshold: bestF1Threshold(oofCalibrated, yOof) } : {}),
+    horizonDays,
     metrics: {},
     training: {
       dataSha256: file.sha256,
@@ -356,6 +367,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     artifact.baseline = shipped.baseline;
     artifact.model = shipped.model;
   }
+  // What the shipped model's training rows and its out-of-fold probabilities looked like: the
+  // reference drift monitoring compares live signals and scores with.
+  const shippedRows = options.refit !== false ? labels.rows : trainIdx;
+  artifact.reference = buildReference(artifact.features, shippedRows.map((i) => file.records[i]), oofCalibrated);
   const modelHash = sha256Hex(`${file.sha256}:${JSON.stringify(artifact.model)}:${JSON.stringify(calibration)}`);
   artifact.version = `${target}-${stamp(now)}-${modelHash.slice(0, 6)}`;
   artifact.metrics = {
@@ -396,6 +411,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const summary: TrainSummary = {
     target,
     readyThreshold: artifact.readyThreshold ?? null,
+    horizonDays,
     modelBytes: json.length,
     treeBytesBase64: artifact.metrics.treeBytesBase64 as number,
     version: artifact.version,
@@ -462,6 +478,10 @@ export function writeArtifact(dir: string, artifact: ModelArtifact): { path: str
 /** Builds, writes and explains a cold-start scorecard (no ML model is fitted). */
 function coldStart(file: CsvFile, options: TrainOptions, labelled: number): TrainResult {
   const artifact = buildScorecard(file, { label: options.label, positive: options.positive, id: options.id, arr: options.arr, dataFile: basename(options.data), now: options.now });
+  artifact.horizonDays = options.horizon ?? DEFAULT_HORIZON_DAYS;
+  // A scorecard is not fitted, so its probabilities on the CSV are as good as out of fold.
+  const scorer = new Scorer(artifact);
+  artifact.reference = buildReference(artifact.features, file.records, Float64Array.from(file.records, (r) => scorer.probability(r)));
   const json = `${JSON.stringify(artifact, null, 2)}\n`;
   const modelSha256 = sha256Hex(json);
   const modelPath = options.out ? writeArtifactJson(options.out, json).path : null;
@@ -507,6 +527,7 @@ export function formatTrainSummary(s: TrainSummary): string {
         ["rows", `${count(s.rows)} labelled${s.droppedMissingLabel ? `, ${count(s.droppedMissingLabel)} dropped for a missing label` : ""}`],
         ["positives", `${count(s.positives)} (base rate ${percent(s.baseRate)})`],
         ["split", `${count(s.trainRows)} train / ${count(s.holdoutRows)} hold-out (${s.split})`],
+        ["horizon", `${s.horizonDays} days: monitoring judges each score against the outcomes in the ${s.horizonDays} days after it`],
     ]),
   );
   const used = s.columns.filter((c) => c.kind !== "excluded");

@@ -82,6 +82,49 @@ export interface TierThresholds {
 
 export const DEFAULT_TIERS: TierThresholds = { red: 0.7, yellow: 0.4 };
 
+/** Days after a score in which a churn counts against it, when an artifact does not say. */
+export const DEFAULT_HORIZON_DAYS = 90;
+
+/**
+ * A numeric signal on the training rows: quantile cut points and the share of all rows in each
+ * bin. Bin 0 holds values below `edges[0]`, bin k values in [edges[k-1], edges[k]), the last bin
+ * values at or above the last edge; `missing` is the share of rows without a readable number.
+ * `shares` and `missing` sum to 1.
+ */
+export interface NumericReference {
+  kind: "numeric";
+  edges: number[];
+  shares: number[];
+  missing: number;
+}
+
+/**
+ * A Yes/No-like or categorical signal on the training rows: the share of rows per level (for a
+ * Yes/No-like signal the levels are its true and false spellings, in that order), of values
+ * outside the levels (`other`: rare levels dropped in training, unreadable values) and of
+ * missing values.
+ */
+export interface LevelReference {
+  kind: "levels";
+  levels: string[];
+  shares: number[];
+  other: number;
+  missing: number;
+}
+
+/**
+ * What the training data looked like, for drift monitoring: each signal's distribution and that
+ * of the calibrated out-of-fold probabilities (deciles). Monitoring compares the accounts'
+ * current signals and probabilities with these by the population stability index.
+ */
+export interface ReferenceDistributions {
+  /** Training rows the feature distributions describe. */
+  rows: number;
+  features: Record<string, NumericReference | LevelReference>;
+  /** Calibrated out-of-fold probabilities (a scorecard's own, on its CSV) in quantile bins. */
+  prediction: { rows: number; edges: number[]; shares: number[] };
+}
+
 export interface ModelArtifact {
   format: typeof MODEL_FORMAT;
   formatVersion: typeof MODEL_FORMAT_VERSION;
@@ -101,6 +144,11 @@ export interface ModelArtifact {
   tiers: TierThresholds;
   /** Expansion models only: the calibrated probability at or above which an account is ready. */
   readyThreshold?: number;
+  /**
+   * Days after a score in which the predicted outcome counts (the label's horizon); monitoring
+   * judges a score once they have passed. Absent in older artifacts: DEFAULT_HORIZON_DAYS.
+   */
+  horizonDays?: number;
   metrics: Record<string, number | string | boolean | null | Record<string, unknown> | unknown[]>;
   training: {
     dataSha256: string;
@@ -111,6 +159,8 @@ export interface ModelArtifact {
     seed: number;
     excludedColumns: { name: string; reason: string }[];
   };
+  /** Training distributions for drift monitoring; absent in older artifacts (no drift figures). */
+  reference?: ReferenceDistributions;
 }
 
 /** Parses and checks a model.json document; throws a readable Error on anything malformed. */
@@ -126,7 +176,24 @@ export function parseArtifact(json: unknown): ModelArtifact {
   if (!Array.isArray(a.baseline) || a.baseline.length !== width) throw new Error("model baseline does not match its features");
   const t = a.tiers;
   if (!t || !(t.red > 0 && t.red <= 1 && t.yellow >= 0 && t.yellow <= t.red)) throw new Error("model tier thresholds are invalid");
+  if (a.horizonDays !== undefined && !(Number.isInteger(a.horizonDays) && a.horizonDays >= 1)) throw new Error("model horizonDays must be a whole number of days >= 1");
+  if (a.reference !== undefined) checkReference(a.reference);
   return a as ModelArtifact;
+}
+
+function checkBins(edges: unknown, shares: unknown, what: string): void {
+  if (!Array.isArray(edges) || !Array.isArray(shares) || shares.length !== edges.length + 1 || edges.some((e, k) => !Number.isFinite(e) || (k > 0 && e <= edges[k - 1]))) {
+    throw new Error(`model reference for ${what} is malformed (edges must ascend, with one more share than edges)`);
+  }
+}
+
+function checkReference(r: ReferenceDistributions): void {
+  if (!r || typeof r !== "object" || !r.features || typeof r.features !== "object" || !r.prediction) throw new Error("model reference distributions are malformed");
+  checkBins(r.prediction.edges, r.prediction.shares, "the prediction");
+  for (const [name, f] of Object.entries(r.features)) {
+    if (f.kind === "numeric") checkBins(f.edges, f.shares, name);
+    else if (f.kind !== "levels" || !Array.isArray(f.levels) || !Array.isArray(f.shares) || f.levels.length !== f.shares.length) throw new Error(`model reference for ${name} is malformed`);
+  }
 }
 
 function checkParams(m: ModelParams | undefined, width: number): void {

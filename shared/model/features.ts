@@ -95,7 +95,8 @@ export function toNumber(value: RawValue): number {
   return NaN;
 }
 
-function toBoolean(f: BooleanFeature, value: RawValue): number {
+/** A Yes/No-like value as 1 or 0 in the feature's own spellings (JSON 0/1 and booleans too); NaN if unreadable. */
+export function toBoolean(f: BooleanFeature, value: RawValue): number {
   if (typeof value === "boolean") return value ? 1 : 0;
   const s = String(value).trim().toLowerCase();
   if (f.trueValues.some((v) => v.toLowerCase() === s)) return 1;

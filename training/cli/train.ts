@@ -1,7 +1,7 @@
 /**
  * `npm run train -- --data FILE.csv --label COL --positive VALUE [--id COL] [--arr COL] --out DIR`
  * with `[--time COL] [--budget SECONDS] [--folds K] [--family F] [--red-precision P] [--seed N]
- * [--holdout 0.2] [--no-refit]`: picks, calibrates and validates a churn model and writes
+ * [--holdout 0.2] [--horizon 90] [--no-refit]`: picks, calibrates and validates a churn model and writes
  * DIR/model.json. Without a label, or with fewer than 200 labelled rows, it builds a transparent
  * cold-start scorecard instead and says why.
  */
@@ -25,6 +25,7 @@ const FLAGS = {
   "red-precision": { type: "string", description: "pick the lowest red threshold whose validation precision reaches this, e.g. 0.85" },
   seed: { type: "string", description: "seed for the hold-out split and the fits (default 42)" },
   holdout: { type: "string", description: "share of rows held out to measure the model (default 0.2)" },
+  horizon: { type: "string", description: "days after a snapshot in which the label's outcome counts, as exported (default 90); monitoring judges scores after it" },
   target: { type: "string", description: "what the label means: churn (default) or expansion (an expansion-readiness model, labelled by expanded outcomes)" },
   "no-refit": { type: "boolean", description: "ship the model fitted on the training split instead of refitting on all rows" },
 } satisfies FlagSpec;
@@ -73,6 +74,7 @@ await runCli("train", FLAGS, async () => {
     redPrecision: redPrecision ?? null,
     seed: numberFlag(flags.seed, "--seed"),
     holdout: numberFlag(flags.holdout, "--holdout"),
+    horizon: numberFlag(flags.horizon, "--horizon"),
     refit: !flags["no-refit"],
     target: (flags.target as "churn" | "expansion" | undefined) ?? "churn",
     onProgress: progress,
