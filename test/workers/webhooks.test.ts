@@ -589,7 +589,18 @@ describe("delivery", () => {
       portfolio: { tiers: { red: { accounts: 500, arr: 600_000 }, yellow: { accounts: 900, arr: 800_000 }, green: { accounts: 5000, arr: 4_000_000 }, blue: { accounts: 643, arr: 700_000 } }, arrAtRisk: 1_234_567 },
     });
     await consume((await deliveryOf(ep.id, run)).id);
-    const drift = await newEvent("model.drift_detected", { modelVersion: "churn-test", maxFeaturePsi: 0.31, alerts: ["PSI of tenure is 0.31 (> 0.2)"] });
+    // Shaped like monitoring's payload (workers/jobs/monitor.ts).
+    const drift = await newEvent("model.drift_detected", {
+      modelVersion: "churn-test",
+      computedAt: "2026-11-22T03:17:00.000Z",
+      summary: "Drift against the training data on 7043 live accounts: 1 signal(s) shifted (tenure PSI 0.31) (alert above PSI 0.2).",
+      threshold: 0.2,
+      driftAccounts: 7043,
+      maxFeaturePsi: 0.31,
+      predictionPsi: 0.08,
+      drifted: [{ feature: "tenure", psi: 0.31 }],
+      recommendation: { action: "retrain", reason: "The portfolio no longer looks like the training data.", commands: ["npm run export-training -- --as-of 2026-08-24 --horizon 90 --out churn-2026-08-24.csv"], then: "Shadow it, compare, then activate." },
+    });
     await consume((await deliveryOf(ep.id, drift)).id);
     expect(seen).toHaveLength(3);
     for (const s of seen) expect(() => new Webhook(ep.secret).verify(s.body, s.headers)).not.toThrow();
@@ -604,8 +615,11 @@ describe("delivery", () => {
     expect(all).toContain(evt);
     expect(summary.text).toBe("Rescoring run_slack completed: 7043 of 7043 accounts scored, 12 tier change(s)");
     expect(JSON.stringify(summary.blocks)).toContain("$1,234,567");
-    expect(alert.text).toBe("Model churn-test: drift detected");
-    expect(JSON.stringify(alert.blocks)).toContain("PSI of tenure is 0.31");
+    expect(alert.text).toBe("Model churn-test: drift detected. Drift against the training data on 7043 live accounts: 1 signal(s) shifted (tenure PSI 0.31) (alert above PSI 0.2).");
+    const alertBlocks = JSON.stringify(alert.blocks);
+    expect(alertBlocks).toContain("tenure: PSI 0.31");
+    expect(alertBlocks).toContain("npm run export-training -- --as-of 2026-08-24");
+    expect(alertBlocks).toContain("*maxFeaturePsi*\\n0.310");
   });
 
   it("is delivered by the real local queue once enqueued", async () => {

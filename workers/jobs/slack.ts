@@ -108,21 +108,32 @@ export function slackMessage(type: string, data: Json, eventId: string): SlackMe
       };
     }
     default: {
-      // Model alerts (model.performance_degraded, model.drift_detected) and anything newer.
+      // Model alerts (model.performance_degraded, model.drift_detected, from monitoring) and anything newer.
       const title = type === "model.performance_degraded" ? "performance degraded" : type === "model.drift_detected" ? "drift detected" : type;
       const version = str(data.modelVersion) ?? str(data.version);
-      const text = `${version ? `Model ${version}` : "Model alert"}: ${title}${str(data.message) ? ` (${data.message})` : ""}`;
-      const alerts = Array.isArray(data.alerts) ? (data.alerts as unknown[]).map((a) => `• ${esc(typeof a === "string" ? a : JSON.stringify(a))}`) : [];
+      const summary = str(data.summary) ?? str(data.message);
+      const head = `${version ? `Model ${version}` : "Model alert"}: ${title}`;
       const facts = Object.entries(data)
-        .filter(([k, v]) => !["modelVersion", "version", "message", "alerts"].includes(k) && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"))
+        .filter(([k, v]) => !["modelVersion", "version", "summary", "message", "computedAt"].includes(k) && (typeof v === "number" || typeof v === "string" || typeof v === "boolean"))
         .map(([k, v]): [string, string] => [k, esc(typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : v)]);
+      const drifted = Array.isArray(data.drifted)
+        ? (data.drifted as Json[]).slice(0, 5).map((d) => `• ${esc(d.feature)}: PSI ${typeof d.psi === "number" ? d.psi.toFixed(2) : esc(d.psi)}`)
+        : [];
+      const alerts = Array.isArray(data.alerts) ? (data.alerts as unknown[]).map((a) => `• ${esc(typeof a === "string" ? a : JSON.stringify(a))}`) : [];
+      const rec = (data.recommendation ?? null) as { reason?: unknown; commands?: unknown; then?: unknown } | null;
+      const commands = rec && Array.isArray(rec.commands) ? (rec.commands as unknown[]).map(String) : [];
+      const recText = rec
+        ? [str(rec.reason) ? esc(rec.reason) : null, commands.length ? `\`\`\`${esc(commands.join("\n"))}\`\`\`` : null, str(rec.then) ? esc(rec.then) : null].filter(Boolean).join("\n")
+        : "";
       return {
-        text,
+        text: summary ? `${head}. ${summary}` : head,
         blocks: [
-          section(`:warning: *${esc(version ? `Model ${version}` : "Model alert")}*: ${esc(title)}${str(data.message) ? `\n${esc(data.message)}` : ""}`),
+          section(`:warning: *${esc(head)}*${summary ? `\n${esc(summary)}` : ""}`),
           ...(facts.length ? [fields(facts)] : []),
+          ...(drifted.length ? [section(`*Shifted signals*\n${drifted.join("\n")}`)] : []),
           ...(alerts.length ? [section(`*Alerts*\n${alerts.join("\n")}`)] : []),
-          context([`event ${esc(eventId)}`]),
+          ...(recText ? [section(`*Recommended*\n${recText}`)] : []),
+          context([data.computedAt ? `computed ${esc(data.computedAt)}` : null, `event ${esc(eventId)}`]),
         ],
       };
     }
