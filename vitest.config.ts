@@ -24,6 +24,8 @@ export default defineConfig(async () => {
                   TEST_SAAS_MODEL: readFileSync(path.join(root, "test/fixtures/saas-model/model.json"), "utf8"),
                   // An expansion model trained with --target expansion on the same synthetic accounts.
                   TEST_SAAS_EXPANSION_MODEL: readFileSync(path.join(root, "test/fixtures/saas-expansion-model/model.json"), "utf8"),
+                  // The synthetic accounts the SaaS models were trained on (monitoring compares live signals with them).
+                  TEST_SAAS_ACCOUNTS: readFileSync(path.join(root, "test/fixtures/saas-accounts.csv"), "utf8"),
                   MODEL_POINTER_TTL_MS: "0",
                   ALLOW_FAULT_INJECTION: "true",
                 },

@@ -5,5 +5,6 @@ declare namespace Cloudflare {
     TEST_MODEL: string;
     TEST_SAAS_MODEL: string;
     TEST_SAAS_EXPANSION_MODEL: string;
+    TEST_SAAS_ACCOUNTS: string;
   }
 }

@@ -13,6 +13,8 @@ import { Health } from "./routes/health";
 import { RecordOutcomes } from "./routes/outcomes";
 import { AccountExpansion, bannerCors } from "./routes/expansion";
 import { ActivateModel, ListModels } from "./routes/models";
+import { ComputePerformance, GetPerformance } from "./routes/performance";
+import { ModelComparison, SetShadow, StopShadow } from "./routes/shadow";
 import { PortfolioRoute } from "./routes/portfolio";
 import { GetRescore, StartRescore } from "./routes/rescore";
 import { ScoreBatchRoute, ScoreRoute } from "./routes/score";
@@ -60,6 +62,11 @@ export function createApp() {
     ["post", "/v1/outcomes", RecordOutcomes, ["ingest"]],
     ["get", "/v1/models", ListModels, ["score", "ingest"]],
     ["post", "/v1/models/:version/activate", ActivateModel, ["admin"]],
+    ["get", "/v1/models/:version/performance", GetPerformance, ["score", "ingest"]],
+    ["post", "/v1/models/:version/performance/compute", ComputePerformance, ["admin"]],
+    ["post", "/v1/models/:version/shadow", SetShadow, ["admin"]],
+    ["delete", "/v1/models/:version/shadow", StopShadow, ["admin"]],
+    ["get", "/v1/models/:version/comparison", ModelComparison, ["score", "ingest"]],
     ["post", "/v1/rescore", StartRescore, ["admin"]],
     ["get", "/v1/rescore/:runId", GetRescore, ["admin", "score"]],
     ["post", "/v1/webhooks", CreateWebhook, ["admin"]],

@@ -1,9 +1,13 @@
-/** `GET /v1/models` and `POST /v1/models/{version}/activate`: the registry, and promotion or rollback. */
+/**
+ * `GET /v1/models` and `POST /v1/models/{version}/activate`: the registry, and promotion or
+ * rollback (of a candidate, a retired version or the shadow model). Monitoring and shadow routes
+ * live beside this file (`performance.ts`, `shadow.ts`) and share its helpers.
+ */
 import { contentJson, OpenAPIRoute } from "chanfana";
 import { and, desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
-import { models } from "../../../shared/db/schema";
+import { MODEL_STATUSES, models } from "../../../shared/db/schema";
 import { db } from "../../../shared/db/write";
 import { activateVersion, activeModelRow, fetchArtifact } from "../../../shared/model/store";
 import { invalidateActiveModel } from "../../model-cache";
@@ -11,11 +15,22 @@ import type { AppEnv } from "../auth";
 import { Problem } from "../problem";
 import { bearer, problems } from "../schemas";
 
+export const ModelStatus = z.enum(MODEL_STATUSES).describe("candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired");
+
+export const VersionParam = z.object({ version: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "is not a model version") });
+
+/** The registry row of `version`, or a 404 problem naming the field. */
+export async function requireModelRow(d1: D1Database, version: string): Promise<typeof models.$inferSelect> {
+  const row = await db(d1).select().from(models).where(eq(models.version, version)).get();
+  if (!row) throw new Problem(404, "model-not-found", `No model version '${version}'.`, [{ field: "version", detail: "not registered; see GET /v1/models" }]);
+  return row;
+}
+
 const ModelEntry = z.object({
   version: z.string(),
   target: z.enum(["churn", "expansion"]),
   family: z.string().describe("logistic, gbdt, mlp, blend or scorecard"),
-  status: z.enum(["candidate", "active", "retired"]),
+  status: ModelStatus,
   metrics: z.record(z.string(), z.unknown()).describe("Hold-out and cross-validation metrics recorded at training (auc, prAuc, brier, ...)"),
   sizeBytes: z.number().int(),
   sha256: z.string(),
@@ -34,7 +49,7 @@ export class ListModels extends OpenAPIRoute<[Context<AppEnv>]> {
     request: {
       query: z.object({
         target: z.enum(["churn", "expansion"]).optional(),
-        status: z.enum(["candidate", "active", "retired"]).optional(),
+        status: ModelStatus.optional(),
       }),
     },
     responses: { "200": { description: "The registry", ...contentJson(ModelList) }, ...problems(401, 403, 422, 429) },
@@ -64,9 +79,9 @@ export class ActivateModel extends OpenAPIRoute<[Context<AppEnv>]> {
     tags: ["Models"],
     summary: "Make a version the active model of its target (promotion or rollback)",
     description:
-      "Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.",
+      "Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Promoting the shadow model works the same way: it stops being the shadow (rescoring then runs with no shadow until another is set). Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.",
     security: bearer,
-    request: { params: z.object({ version: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "is not a model version") }) },
+    request: { params: VersionParam },
     responses: {
       "200": { description: "Activated", ...contentJson(Activation) },
       ...problems(401, 403, 404, 409, 422, 429),
@@ -75,8 +90,7 @@ export class ActivateModel extends OpenAPIRoute<[Context<AppEnv>]> {
 
   override async handle(c: Context<AppEnv>) {
     const { params } = await this.getValidatedData<typeof this.schema>();
-    const row = await db(c.env.DB).select().from(models).where(eq(models.version, params.version)).get();
-    if (!row) throw new Problem(404, "model-not-found", `No model version '${params.version}'.`, [{ field: "version", detail: "not registered; see GET /v1/models" }]);
+    const row = await requireModelRow(c.env.DB, params.version);
     try {
       await fetchArtifact(c.env, row);
     } catch (e) {
