@@ -234,9 +234,93 @@ export interface paths {
         put?: never;
         /**
          * Make a version the active model of its target (promotion or rollback)
-         * @description Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.
+         * @description Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Promoting the shadow model works the same way: it stops being the shadow (rescoring then runs with no shadow until another is set). Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.
          */
         post: operations["post_ActivateModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A churn model's accuracy and drift over time
+         * @description One entry per computation (the daily cron at 03:17 UTC, or POST .../performance/compute), newest first. Accuracy: each account's earliest score by this version whose horizon (the model's `horizonDays`, 90 by default) has passed is labelled 1 if a `churned` outcome falls in (score day, score day + horizon], else 0; accounts already churned when scored are left out. With fewer than 50 such scores or no churner among them the figures are null and `notes` says why. Drift: PSI of the live accounts' current signals, and of this version's probabilities for them, against the training reference in the artifact.
+         */
+        get: operations["get_GetPerformance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/performance/compute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compute a churn model's accuracy and drift now
+         * @description Runs the daily monitoring for this version at once and stores the result as a new entry of its time series (201). For the active model, alerts become `model.performance_degraded` / `model.drift_detected` events and webhook deliveries, once per version, type and day.
+         */
+        post: operations["post_ComputePerformance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/shadow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a candidate churn model in shadow beside the active one
+         * @description Checks the artifact in R2 against its sha256, then makes this churn model the shadow: every rescoring run also scores each account with it, into shadow scores that are never tiered, stored as current scores or sent as events. One shadow at a time: a previous shadow goes back to candidate. The active model cannot be the shadow (409). Idempotent.
+         */
+        post: operations["post_SetShadow"];
+        /**
+         * Stop running a model in shadow
+         * @description The shadow model goes back to candidate; rescoring runs started from now on score no shadow. Its shadow scores and comparison stay readable. 409 if it is not the shadow.
+         */
+        delete: operations["delete_StopShadow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/comparison": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare a shadow model with the active one
+         * @description On the accounts scored by both models in the latest completed rescoring run that scored this shadow: accounts compared, mean |Δp|, the tier agreement matrix (the shadow's own thresholds against the active model's tiers in that run), Spearman rank correlation, the biggest movers, and, where outcomes are known under the horizon rule of GET .../performance, the ROC-AUC of both. 409 before any run has scored it.
+         */
+        get: operations["get_ModelComparison"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2410,7 +2494,8 @@ export interface operations {
         parameters: {
             query?: {
                 target?: "churn" | "expansion";
-                status?: "candidate" | "active" | "retired";
+                /** @description candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired */
+                status?: "candidate" | "active" | "shadow" | "retired";
             };
             header?: never;
             path?: never;
@@ -2432,8 +2517,11 @@ export interface operations {
                             target: "churn" | "expansion";
                             /** @description logistic, gbdt, mlp, blend or scorecard */
                             family: string;
-                            /** @enum {string} */
-                            status: "candidate" | "active" | "retired";
+                            /**
+                             * @description candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired
+                             * @enum {string}
+                             */
+                            status: "candidate" | "active" | "shadow" | "retired";
                             /** @description Hold-out and cross-validation metrics recorded at training (auc, prAuc, brier, ...) */
                             metrics: {
                                 [key: string]: unknown;
@@ -2550,6 +2638,898 @@ export interface operations {
                         status: "active";
                         /** @description The version that was active before; activate it to roll back */
                         previous: string | null;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetPerformance: {
+        parameters: {
+            query?: {
+                /** @description Entries to return, default 30, at most 365 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The time series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        /**
+                         * @description candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired
+                         * @enum {string}
+                         */
+                        status: "candidate" | "active" | "shadow" | "retired";
+                        thresholds: {
+                            /** @description model.performance_degraded below this (0.7) */
+                            precisionAtRed: number;
+                            /** @description model.drift_detected above this, for any signal or the predictions (0.2) */
+                            psi: number;
+                            minEvaluableScores: number;
+                            minDriftAccounts: number;
+                        };
+                        /** @description The newest computation, summarised; null before the first */
+                        latest: {
+                            id: number;
+                            modelVersion: string;
+                            computedAt: string;
+                            scoresEvaluated: number;
+                            positives: number;
+                            horizonDays: number | null;
+                            redThreshold: number | null;
+                            driftAccounts: number;
+                            /**
+                             * @description The version's status when this was computed
+                             * @enum {string|null}
+                             */
+                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            f1AtRed: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                            calibration: {
+                                from: number;
+                                to: number;
+                                n: number;
+                                meanPredicted: number;
+                                /** @description Share of these accounts that churned within the horizon */
+                                observed: number;
+                            }[] | null;
+                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                            featurePsi: {
+                                [key: string]: number;
+                            } | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description Why any figure is null, and what was left out */
+                            notes: string[];
+                            /** @description The latest figures in a sentence */
+                            summary: string;
+                            /** @description The five signals with the largest PSI */
+                            topDrift: {
+                                feature: string;
+                                psi: number;
+                            }[];
+                        } | null;
+                        /** @description Computations, newest first */
+                        series: {
+                            id: number;
+                            modelVersion: string;
+                            computedAt: string;
+                            scoresEvaluated: number;
+                            positives: number;
+                            horizonDays: number | null;
+                            redThreshold: number | null;
+                            driftAccounts: number;
+                            /**
+                             * @description The version's status when this was computed
+                             * @enum {string|null}
+                             */
+                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            f1AtRed: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                            calibration: {
+                                from: number;
+                                to: number;
+                                n: number;
+                                meanPredicted: number;
+                                /** @description Share of these accounts that churned within the horizon */
+                                observed: number;
+                            }[] | null;
+                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                            featurePsi: {
+                                [key: string]: number;
+                            } | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description Why any figure is null, and what was left out */
+                            notes: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_ComputePerformance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Computed and stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        performance: {
+                            id: number;
+                            modelVersion: string;
+                            computedAt: string;
+                            scoresEvaluated: number;
+                            positives: number;
+                            horizonDays: number | null;
+                            redThreshold: number | null;
+                            driftAccounts: number;
+                            /**
+                             * @description The version's status when this was computed
+                             * @enum {string|null}
+                             */
+                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            f1AtRed: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                            calibration: {
+                                from: number;
+                                to: number;
+                                n: number;
+                                meanPredicted: number;
+                                /** @description Share of these accounts that churned within the horizon */
+                                observed: number;
+                            }[] | null;
+                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                            featurePsi: {
+                                [key: string]: number;
+                            } | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description Why any figure is null, and what was left out */
+                            notes: string[];
+                        };
+                        /** @description Ids of the alert events this computation emitted (an alert already sent today keeps its id and is not sent again) */
+                        events: string[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_SetShadow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Now the shadow model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        /** @enum {string} */
+                        status: "shadow";
+                        /** @description The active churn model it will be scored beside */
+                        active: string | null;
+                        /** @description The shadow model it replaces (back to candidate), if any */
+                        previous: string | null;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    delete_StopShadow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back to candidate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        /** @enum {string} */
+                        status: "candidate";
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ModelComparison: {
+        parameters: {
+            query?: {
+                /** @description Biggest movers to list, default 10 */
+                movers?: number | null;
+            };
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        shadowVersion: string;
+                        /** @description The model the run tiered with */
+                        activeVersion: string;
+                        /** @description The latest completed rescoring run that scored this shadow */
+                        runId: string;
+                        runFinishedAt: string | null;
+                        thresholds: {
+                            active: {
+                                red: number;
+                                yellow: number;
+                            };
+                            shadow: {
+                                red: number;
+                                yellow: number;
+                            };
+                        };
+                        /** @description Accounts scored by both models in that run */
+                        accounts: number;
+                        /** @description Mean |shadow − active| churn probability */
+                        meanAbsDelta: number | null;
+                        /** @description Mean shadow − active: positive when the shadow scores higher */
+                        meanDelta: number | null;
+                        /** @description Spearman rank correlation of the two models' probabilities */
+                        spearman: number | null;
+                        tierAgreement: {
+                            /** @description Accounts whose shadow tier (under the shadow's own thresholds) equals the active tier */
+                            share: number | null;
+                            /** @description Rows: the active model's tier; columns: the shadow's */
+                            matrix: {
+                                red: {
+                                    red: number;
+                                    yellow: number;
+                                    green: number;
+                                };
+                                yellow: {
+                                    red: number;
+                                    yellow: number;
+                                    green: number;
+                                };
+                                green: {
+                                    red: number;
+                                    yellow: number;
+                                    green: number;
+                                };
+                            };
+                        };
+                        /** @description Largest |shadow − active| first */
+                        biggestMovers: {
+                            accountId: string;
+                            name: string | null;
+                            delta: number;
+                            active: {
+                                churnProbability: number;
+                                /** @enum {string} */
+                                riskTier: "red" | "yellow" | "green";
+                            };
+                            shadow: {
+                                churnProbability: number;
+                                /** @enum {string} */
+                                riskTier: "red" | "yellow" | "green";
+                            };
+                        }[];
+                        outcomes: {
+                            horizonDays: number;
+                            /** @description Compared accounts whose outcome is known: churned within the horizon after the run, or the horizon has passed */
+                            known: number;
+                            positives: number;
+                            activeAuc: number | null;
+                            shadowAuc: number | null;
+                            note: string | null;
+                        };
+                        summary: string;
                     };
                 };
             };
