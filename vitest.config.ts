@@ -28,6 +28,8 @@ export default defineConfig(async () => {
                   TEST_SAAS_ACCOUNTS: readFileSync(path.join(root, "test/fixtures/saas-accounts.csv"), "utf8"),
                   MODEL_POINTER_TTL_MS: "0",
                   ALLOW_FAULT_INJECTION: "true",
+                  // As under npm start: receivers on loopback are allowed locally.
+                  WEBHOOK_ALLOW_LOOPBACK: "true",
                 },
               },
             }),

@@ -106,7 +106,8 @@ step(`starting wrangler dev on http://${HOST}:${PORT}`);
 // FORESIGHT_WEBHOOK_RETRY_SCHEDULE (comma-separated seconds) replaces the ~3-day webhook retry schedule, for tests.
 const retrySchedule = process.env.FORESIGHT_WEBHOOK_RETRY_SCHEDULE?.trim();
 if (retrySchedule && !/^\d+(,\d+)*$/.test(retrySchedule)) throw new Error(`FORESIGHT_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, not '${retrySchedule}'`);
-const vars = retrySchedule ? ["--var", `WEBHOOK_RETRY_SCHEDULE:${retrySchedule}`] : [];
+// Local only: receivers on 127.0.0.1 may get webhooks (production refuses loopback).
+const vars = ["--var", "WEBHOOK_ALLOW_LOOPBACK:true", ...(retrySchedule ? ["--var", `WEBHOOK_RETRY_SCHEDULE:${retrySchedule}`] : [])];
 const server = spawn(WRANGLER, ["dev", "--ip", HOST, "--port", String(PORT), "--persist-to", localStateDir(), "--show-interactive-dev-session=false", ...vars], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
