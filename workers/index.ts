@@ -1,10 +1,12 @@
 /**
- * Worker entry: the HTTP API; the crons (daily rescoring, daily accuracy monitoring); and the
- * queue consumers (rescoring chunks, webhook deliveries and their dead letters).
+ * Worker entry: the HTTP API; the crons (daily rescoring with its retention, daily accuracy
+ * monitoring); and the queue consumers (rescoring chunks and retention, webhook deliveries and
+ * their dead letters).
  */
 import { createApp } from "./api/app";
 import { enqueuePendingDeliveries } from "./jobs/events";
 import { processChunk, type RescoreMessage, startRun } from "./jobs/rescore";
+import { consumeRetention, isRetentionMessage, startRetention } from "./jobs/retention";
 
 const app = createApp();
 
@@ -25,12 +27,21 @@ export default {
     console.log(run ? `cron ${controller.cron}: rescoring run ${run.runId} over ${run.accounts} accounts in ${run.chunks} chunks` : `cron ${controller.cron}: no active model; nothing to rescore`);
     // Deliveries written but never queued (a crash between the two) go out now.
     ctx.waitUntil(enqueuePendingDeliveries(env).then((n) => n && console.log(`cron: queued ${n} pending webhook deliveries`)));
+    // Queued after the run's chunks; each range also waits for today's rescoring to pass it.
+    const retention = await startRetention(env, new Date(controller.scheduledTime));
+    console.log(`cron ${controller.cron}: retention for ${retention.day} queued in ${retention.messages} messages`);
   },
 
   async queue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
     if (batch.queue.startsWith("foresight-rescore")) {
       if (batch.queue.endsWith("-dlq")) {
         for (const m of batch.messages) {
+          if (isRetentionMessage(m.body)) {
+            // Nothing is lost: rows leave D1 only after their archive is written; tomorrow's run retries.
+            console.error(`retention ${m.body.retention} message failed after every retry:`, JSON.stringify(m.body.part));
+            m.ack();
+            continue;
+          }
           const body = m.body as RescoreMessage;
           await env.DB.prepare("UPDATE rescore_runs SET status = 'failed', error = ?2 WHERE id = ?1 AND status = 'running'")
             .bind(body.runId, `chunk ${body.chunk} failed after every retry`)
@@ -40,6 +51,10 @@ export default {
         return;
       }
       for (const m of batch.messages) {
+        if (isRetentionMessage(m.body)) {
+          await consumeRetention(env, m);
+          continue;
+        }
         try {
           await processChunk(env, m.body as RescoreMessage, m.attempts);
           m.ack();
