@@ -83,6 +83,52 @@ export function upsertAccountStatements(d: Db, rows: AccountWrite[], asOf = toda
   return stmts;
 }
 
+/**
+ * The same upsert as `upsertAccountStatements` for large loads: rows travel as one JSON parameter
+ * per statement (expanded by json_each), so thousands of accounts are a few statements instead
+ * of one per 12 rows. `snapshots: false` leaves signal_snapshots alone (add them with
+ * `bulkSnapshotStatements`). Plain D1 statements (drizzle cannot batch raw SQL with parameters):
+ * run them with `d1.batch`, one transaction.
+ *
+ * @example
+ *   await env.DB.batch(bulkUpsertAccountStatements(env.DB, rows));
+ */
+export function bulkUpsertAccountStatements(d1: D1Database, rows: AccountWrite[], opts: { asOf?: string; snapshots?: boolean } = {}): D1PreparedStatement[] {
+  const stamp = new Date().toISOString();
+  const payload = rows.map((r) => ({ i: r.id, n: r.name ?? null, a: r.arr ?? null, r: r.renewalDate ?? null, o: r.owner ?? null, f: r.features }));
+  const stmts = jsonChunks(payload).map((json) =>
+    d1
+      .prepare(
+        `INSERT INTO accounts (id, name, arr, renewal_date, owner, features, created_at, updated_at)
+         SELECT json_extract(value, '$.i'), json_extract(value, '$.n'), json_extract(value, '$.a'), json_extract(value, '$.r'), json_extract(value, '$.o'), json_extract(value, '$.f'), ?2, ?2
+         FROM json_each(?1) WHERE true
+         ON CONFLICT (id) DO UPDATE SET name = coalesce(excluded.name, accounts.name), arr = coalesce(excluded.arr, accounts.arr),
+           renewal_date = coalesce(excluded.renewal_date, accounts.renewal_date), owner = coalesce(excluded.owner, accounts.owner),
+           features = excluded.features, updated_at = excluded.updated_at`,
+      )
+      .bind(json, stamp),
+  );
+  if (opts.snapshots !== false) stmts.push(...bulkSnapshotStatements(d1, rows.map((r) => r.id), opts.asOf));
+  return stmts;
+}
+
+/** `snapshotStatements` for large loads: the ids travel as JSON arrays of up to 20,000. */
+export function bulkSnapshotStatements(d1: D1Database, ids: string[], asOf = today()): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  for (let i = 0; i < ids.length; i += 20_000) {
+    out.push(
+      d1
+        .prepare(
+          `INSERT INTO signal_snapshots (account_id, as_of, features, recorded_at)
+           SELECT id, ?2, features, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM accounts WHERE id IN (SELECT value FROM json_each(?1))
+           ON CONFLICT (account_id, as_of) DO UPDATE SET features = excluded.features, recorded_at = excluded.recorded_at`,
+        )
+        .bind(JSON.stringify(ids.slice(i, i + 20_000)), asOf),
+    );
+  }
+  return out;
+}
+
 /** Records (or refreshes) today's snapshot of each account's current signals. */
 export function snapshotStatements(d: Db, ids: string[], asOf = today()): BatchItem<"sqlite">[] {
   const stmts: BatchItem<"sqlite">[] = [];
