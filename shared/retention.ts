@@ -28,20 +28,20 @@ export interface RetentionPolicy {
 /**
  * Defaults sized for a million accounts in well under D1's 10 GB by bench:rescore's measured row
  * sizes (README, "Scale and retention"): drivers only on current scores; every score of today and
- * yesterday, the first of each week for two weeks, the first of each month to 120 days (the
- * monitoring horizon of 90 days plus a month); snapshots monthly to 120 days (enough for
- * export-training at the horizon); events 7 days; shadow scores 2 days.
+ * yesterday, then the first of each month to 120 days (the monitoring horizon of 90 days plus a
+ * month); snapshots: the newest and the first of each month to 120 days (enough for
+ * export-training at the horizon); events 7 days; shadow scores of today's and yesterday's runs.
  */
 export const DEFAULT_RETENTION: RetentionPolicy = {
   scoreDriversDays: 0,
   scoreDailyDays: 1,
-  scoreWeeklyDays: 14,
+  scoreWeeklyDays: 1,
   scoreMonthlyDays: 120,
   snapshotDailyDays: 0,
   snapshotWeeklyDays: 0,
   snapshotMonthlyDays: 120,
   eventDays: 7,
-  shadowDays: 2,
+  shadowDays: 1,
 };
 
 /** The var that sets each period (wrangler.toml [vars]); unset vars keep the default. */

@@ -89,8 +89,8 @@ beforeAll(async () => {
     scores.push({ a, t: `${DAY}T02:05:00.000Z`, u: `run_${DAY}`, s: "rescore" });
     snapshots.push({ a, d: DAY });
   }
-  // Two scores on one day in the weekly band: the earlier is the week's first.
-  scores.push({ a: "RT-A", t: `${daysBefore(DAY, 20)}T09:00:00.000Z`, u: null, s: "api" });
+  // Two scores on one day in the monthly band: the earlier is the month's first.
+  scores.push({ a: "RT-A", t: `${DAY.slice(0, 8)}01T09:00:00.000Z`, u: null, s: "api" });
   scores.push({ a: STALE, t: `${daysBefore(DAY, 500)}T02:05:00.000Z`, u: `run_${daysBefore(DAY, 500)}`, s: "rescore" });
   snapshots.push({ a: STALE, d: daysBefore(DAY, 500) });
   const payload = scores.map((r, i) => ({ ...r, p: (i % 100) / 100, d: JSON.stringify(drivers(i)), x: `reason ${i}` }));
@@ -173,8 +173,8 @@ describe("retention (default policy)", () => {
       for (const d of monthly) expect(d.endsWith("-01") || d === cut.scoreMonthly).toBe(true);
       expect(days.filter((d) => d < cut.scoreMonthly)).toEqual([]);
     }
-    // The week with two scores on one day keeps the earlier (the run's at 02:05, not the API's at 09:00).
-    expect(after.some((r) => r.account_id === "RT-A" && r.scored_at === `${daysBefore(DAY, 20)}T09:00:00.000Z`)).toBe(false);
+    // The month's first day had two scores: the earlier stays (the run's at 02:05, not the API's at 09:00).
+    expect(after.filter((r) => r.account_id === "RT-A" && (r.scored_at as string).startsWith(`${DAY.slice(0, 8)}01`)).map((r) => r.scored_at)).toEqual([`${DAY.slice(0, 8)}01T02:05:00.000Z`]);
 
     // Drivers (and the reason and run id): kept on current scores (even 500 days old) and on today's; dropped from the rest, which are otherwise unchanged.
     for (const r of after) {
@@ -236,9 +236,27 @@ describe("retention (default policy)", () => {
     expect((await archiveKeys()).filter((k) => !keysBefore.has(k))).toEqual(keys);
   });
 
+  it("keeps the first score of each week in a weekly band", async () => {
+    await history("RW-A", 120);
+    const policy = retentionPolicy({ RETENTION_SCORE_DAILY_DAYS: "7", RETENTION_SCORE_WEEKLY_DAYS: "63", RETENTION_SCORE_MONTHLY_DAYS: "400" });
+    const cut = cutoffs(policy, DAY);
+    const before = await dump("SELECT id, scored_at FROM scores WHERE account_id = 'RW-A' ORDER BY id");
+    await processRetention(env, { retention: DAY, part: only("RW-") }, { policy, waitForRescoring: false });
+    const days = (await dump("SELECT scored_at FROM scores WHERE account_id = 'RW-A' ORDER BY id")).map((r) => (r.scored_at as string).slice(0, 10));
+    const weekly = days.filter((d) => d < cut.scoreDaily && d >= cut.scoreWeekly);
+    // 56 days of the weekly band: its first day and then Mondays, one a week.
+    expect(weekly[0]).toBe(cut.scoreWeekly);
+    for (const d of weekly.slice(1)) expect(new Date(`${d}T00:00:00Z`).getUTCDay()).toBe(1);
+    expect(new Set(weekly.map(weekOf)).size).toBe(weekly.length);
+    expect(weekly.length).toBe(9);
+    expect(days.filter((d) => d >= cut.scoreDaily)).toHaveLength(8);
+    const kept = keptByBands(before.map((r) => r.scored_at as string), { daily: cut.scoreDaily, weekly: cut.scoreWeekly, monthly: cut.scoreMonthly }, (i) => i === before.length - 1);
+    expect(days).toEqual(before.filter((_, i) => kept[i]).map((r) => (r.scored_at as string).slice(0, 10)));
+  });
+
   it("keeps drivers for as many days as RETENTION_SCORE_DRIVERS_DAYS says", async () => {
     await history("RD-A", 6);
-    const policy = retentionPolicy({ RETENTION_SCORE_DRIVERS_DAYS: "3", RETENTION_SCORE_DAILY_DAYS: "7" });
+    const policy = retentionPolicy({ RETENTION_SCORE_DRIVERS_DAYS: "3", RETENTION_SCORE_DAILY_DAYS: "7", RETENTION_SCORE_WEEKLY_DAYS: "7" });
     expect((await processRetention(env, { retention: DAY, part: only("RD-") }, { policy, waitForRescoring: false })).status).toBe("done");
     const withDrivers = await dump(`SELECT substr(scored_at, 1, 10) AS day FROM scores WHERE account_id = 'RD-A' AND drivers <> '[]' ORDER BY day`);
     expect(withDrivers.map((r) => r.day)).toEqual([daysBefore(DAY, 3), daysBefore(DAY, 2), daysBefore(DAY, 1), DAY]);
