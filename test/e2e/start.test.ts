@@ -316,6 +316,17 @@ async function checkApiSurface(key: string, modelVersion: string): Promise<void>
   const models = await get<{ models: { version: string; status: string; target: string; metrics: { auc: number } }[] }>("/v1/models");
   expect(models.models).toEqual([expect.objectContaining({ version: modelVersion, status: "active", target: "churn" })]);
   expect(models.models[0].metrics.auc).toBeGreaterThan(0.8);
+
+  // Monitoring for the active model: computed on demand (the daily cron does the same) and served
+  // as a time series. The demo's scores are all fresh, so accuracy waits for the horizon, and drift
+  // is measured at once: the Telco accounts are the training data, so nothing has drifted.
+  const computed = await fetch(`${api}/v1/models/${modelVersion}/performance/compute`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+  expect(computed.status).toBe(201);
+  const perf = await get<{ version: string; series: { maxFeaturePsi: number | null; predictionPsi: number | null; scoresEvaluated: number }[] }>(`/v1/models/${modelVersion}/performance`);
+  expect(perf.version).toBe(modelVersion);
+  expect(perf.series.length).toBeGreaterThan(0);
+  expect(perf.series[0].scoresEvaluated).toBe(0);
+  expect(perf.series[0].maxFeaturePsi).toBeLessThan(0.1);
 }
 
 const keyIn = (out: string) => /Bearer (fs_[A-Za-z0-9]+_[A-Za-z0-9]+)/.exec(out)![1];
