@@ -3,7 +3,7 @@
  * the consumer scores every account, and tier changes become events. A crash mid-chunk is
  * resumed with no gaps and no duplicates.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../workers/index";
@@ -62,6 +62,21 @@ describe("POST /v1/rescore", () => {
     const res = await call("GET", "/v1/rescore/run_nope", { key: admin });
     expect(res.status).toBe(404);
     expect((await problemOf(res)).errors![0].field).toBe("runId");
+  });
+});
+
+describe("the daily cron", () => {
+  it("starts a rescoring run through the scheduled handler, which the queue then completes", { timeout: 40_000 }, async () => {
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM rescore_runs WHERE trigger = 'cron'").first<{ n: number }>();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "0 2 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const run = await env.DB.prepare("SELECT id FROM rescore_runs WHERE trigger = 'cron' ORDER BY created_at DESC LIMIT 1").first<{ id: string }>();
+    expect(before!.n).toBe(0);
+    expect(run).not.toBeNull();
+    const done = await waitForRun(run!.id);
+    expect(done.status).toBe("completed");
+    expect(done.scored).toBe((await env.DB.prepare("SELECT count(*) AS n FROM accounts").first<{ n: number }>())!.n);
   });
 });
 
