@@ -70,15 +70,21 @@ const NOW = sql.raw("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
 
 /**
  * Hands pending deliveries that are not yet queued (or were queued long ago and never
- * attempted) to the webhook queue; `eventIds` limits it to those events. Returns how many.
+ * attempted), and retries an hour overdue, to the webhook queue; `eventIds` limits it to those
+ * events. The daily cron calls it without a filter, as a sweeper. Returns how many.
  */
 export async function enqueuePendingDeliveries(env: Env, eventIds?: string[]): Promise<number> {
   const staleBefore = new Date(Date.now() - 15 * 60_000).toISOString();
-  const filter = eventIds ? `AND event_id IN (SELECT value FROM json_each(?2))` : "";
+  // A retry whose queue message was lost (its attempt is an hour overdue) is queued again; the
+  // consumer claims each attempt in D1, so a late duplicate message cannot send twice.
+  const overdue = new Date(Date.now() - 60 * 60_000).toISOString();
+  const filter = eventIds ? `AND event_id IN (SELECT value FROM json_each(?3))` : "";
   const rows = await env.DB.prepare(
-    `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND (enqueued_at IS NULL OR (attempts = 0 AND enqueued_at < ?1)) ${filter} LIMIT 5000`,
+    `SELECT id FROM webhook_deliveries
+     WHERE ((status = 'pending' AND (enqueued_at IS NULL OR (attempts = 0 AND enqueued_at < ?1))) OR (status = 'retrying' AND next_attempt_at < ?2 AND (enqueued_at IS NULL OR enqueued_at < ?2))) ${filter}
+     LIMIT 5000`,
   )
-    .bind(...(eventIds ? [staleBefore, JSON.stringify(eventIds)] : [staleBefore]))
+    .bind(...(eventIds ? [staleBefore, overdue, JSON.stringify(eventIds)] : [staleBefore, overdue]))
     .all<{ id: string }>();
   const ids = rows.results.map((r) => r.id);
   for (let i = 0; i < ids.length; i += 100) {
