@@ -34,12 +34,14 @@ export default {
     if (!run || !as || !from) return new Response("run, as and from are required", { status: 400 });
     // Clock readings only around awaited I/O: workerd advances Date.now() at I/O.
     const t0 = Date.now();
-    const accounts = await env.DB.prepare(`SELECT id, name, arr, owner, features, risk_tier, tier, churn_probability FROM accounts WHERE id >= ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id`)
-      .bind(from, to)
+    // As the consumer reads a chunk (an upper bound only when there is one: see processChunk).
+    const binds = to === null ? [from] : [from, to];
+    const accounts = await env.DB.prepare(`SELECT id, name, arr, owner, features, risk_tier, tier, churn_probability FROM accounts WHERE id >= ?1 ${to === null ? "" : "AND id < ?2"} ORDER BY id`)
+      .bind(...binds)
       .all();
     const t1 = Date.now();
-    const stored = await env.DB.prepare(`SELECT * FROM scores WHERE run_id = ?1 AND account_id >= ?2 AND (?3 IS NULL OR account_id < ?3) ORDER BY account_id`)
-      .bind(run, from, to)
+    const stored = await env.DB.prepare(`SELECT * FROM scores WHERE run_id = ?1 AND account_id >= ?2 ${to === null ? "" : "AND account_id < ?3"} ORDER BY account_id`)
+      .bind(run, ...binds)
       .all<Record<string, string | number | null>>();
     const t2 = Date.now();
     const scoredAt = new Date().toISOString();

@@ -49,6 +49,8 @@ const LOAD_PAGE = 10_000;
 const CHUNK = 1000;
 /** The retention job runs as on this many days from now (see measureSize, part 4). */
 const RETENTION_AFTER_DAYS = 40;
+/** A run with no chunk finished for this long has stalled (see `rescore`). */
+const STALL_SECONDS = 180;
 /** The consumer's rows per D1 transaction (WRITE_SIZE in workers/jobs/rescore.ts). */
 const WRITE_SIZE = 250;
 
@@ -291,8 +293,6 @@ interface RunFigures {
   /** From POST /v1/rescore to the poll that saw it completed (2 s polls). */
   wallSeconds: number;
   postMs: number;
-  /** Polls that got no answer within 15 s and were retried (see `poll`). */
-  stalledPolls: number;
 }
 
 interface SizeResult {
@@ -349,22 +349,14 @@ async function json<T>(res: Response, what: string): Promise<T> {
 }
 
 /**
- * A GET with a timeout, retried: on the local stack a request that arrives while a queue batch
- * runs sometimes waits until another request comes in (seen with wrangler 4.86); the retry is
- * that request.
+ * Starts a run with `POST /v1/rescore` and follows it by reading the run's rows in the local D1
+ * file (read-only; SQLite's WAL lets a reader beside the writer) rather than polling the API: on
+ * this local stack, HTTP requests arriving while a queue batch runs were seen to hang the request
+ * or the queue's dispatch until some later event (wrangler 4.86). One `GET /v1/rescore/{runId}`
+ * at the end reads the run's own figures. A run with no finished chunk for STALL_SECONDS is
+ * reported as stalled (the local queue lost or stopped delivering its messages) and the bench stops.
  */
-async function poll(url: string, headers: Record<string, string>, stalls: { count: number }): Promise<Response> {
-  for (;;) {
-    try {
-      return await fetch(url, { headers, signal: AbortSignal.timeout(15_000) });
-    } catch (e) {
-      if ((e as Error).name !== "TimeoutError") throw e;
-      stalls.count++;
-    }
-  }
-}
-
-async function rescore(server: Server, key: string, label: string): Promise<RunFigures> {
+async function rescore(server: Server, file: string, key: string, label: string): Promise<RunFigures> {
   const base = `http://${HOST}:${server.port}`;
   const headers = { authorization: `Bearer ${key}` };
   const t0 = performance.now();
@@ -372,33 +364,33 @@ async function rescore(server: Server, key: string, label: string): Promise<RunF
   const postMs = performance.now() - t0;
   log(`${label}: run ${started.runId}, ${n0(started.accounts)} accounts in ${started.chunks} chunks (POST answered in ${f(postMs, 0)} ms)`);
   let lastReport = 0;
-  const stalls = { count: 0 };
+  let lastDone = -1;
+  let lastProgress = performance.now();
   for (;;) {
     await new Promise((r) => setTimeout(r, 2000));
-    const s = await json<{ status: string; scored: number; tierChanges: number; chunks: { total: number; done: number }; durationMs: number | null; accountsPerSecond: number | null; error: string | null }>(
-      await poll(`${base}/v1/rescore/${started.runId}`, headers, stalls),
-      "GET /v1/rescore",
-    );
+    const out = await run("sqlite3", ["-readonly", "-json", file, `SELECT status, chunks_done AS done, chunks_total AS total, (SELECT coalesce(sum(scored), 0) FROM rescore_chunks WHERE run_id = '${started.runId}') AS scored FROM rescore_runs WHERE id = '${started.runId}'`]);
+    const row = (JSON.parse(out || "[]") as { status: string; done: number; total: number; scored: number }[])[0];
     const elapsed = (performance.now() - t0) / 1000;
-    if (s.status === "failed") throw new Error(`${label}: run failed: ${s.error}; server errors: ${[...server.errors].map(([m, c]) => `${c} × ${m}`).join("; ")}`);
-    if (s.status === "completed") {
-      log(`${label}: completed: ${n0(s.scored)} scored in ${f(s.durationMs! / 1000)} s (${n0(s.accountsPerSecond!)} accounts/s), ${n0(s.tierChanges)} tier changes`);
-      return {
-        runId: started.runId,
-        accounts: started.accounts,
-        scored: s.scored,
-        tierChanges: s.tierChanges,
-        chunks: s.chunks.total,
-        durationMs: s.durationMs!,
-        accountsPerSecond: s.accountsPerSecond!,
-        wallSeconds: elapsed,
-        postMs,
-        stalledPolls: stalls.count,
-      };
+    if (!row) continue;
+    if (row.done !== lastDone) {
+      lastDone = row.done;
+      lastProgress = performance.now();
+    }
+    if (row.status === "failed" || row.status === "completed") {
+      const s = await json<{ status: string; scored: number; tierChanges: number; chunks: { total: number; done: number }; durationMs: number; accountsPerSecond: number; error: string | null }>(
+        await fetch(`${base}/v1/rescore/${started.runId}`, { headers, signal: AbortSignal.timeout(60_000) }),
+        "GET /v1/rescore",
+      );
+      if (s.status === "failed") throw new Error(`${label}: run failed: ${s.error}; server errors: ${[...server.errors].map(([m, c]) => `${c} × ${m}`).join("; ")}`);
+      log(`${label}: completed: ${n0(s.scored)} scored in ${f(s.durationMs / 1000)} s (${n0(s.accountsPerSecond)} accounts/s), ${n0(s.tierChanges)} tier changes`);
+      return { runId: started.runId, accounts: started.accounts, scored: s.scored, tierChanges: s.tierChanges, chunks: s.chunks.total, durationMs: s.durationMs, accountsPerSecond: s.accountsPerSecond, wallSeconds: elapsed, postMs };
+    }
+    if ((performance.now() - lastProgress) / 1000 > STALL_SECONDS) {
+      throw new Error(`${label}: stalled: no chunk finished for ${STALL_SECONDS} s (${row.done}/${row.total} done); the local queue stopped delivering. Server output:\n${server.tail.slice(-20).join("\n")}`);
     }
     if (elapsed - lastReport >= 10) {
       lastReport = elapsed;
-      log(`${label}: ${s.chunks.done}/${s.chunks.total} chunks, ${n0(s.scored)} scored, ${f(elapsed, 0)} s, ${n0(s.scored / elapsed)} accounts/s so far`);
+      log(`${label}: ${row.done}/${row.total} chunks, ${n0(row.scored)} scored, ${f(elapsed, 0)} s, ${n0(row.scored / elapsed)} accounts/s so far`);
     }
   }
 }
@@ -453,7 +445,7 @@ async function measureSize(size: number, model: Awaited<ReturnType<typeof ensure
   const runs: RunFigures[] = [];
   let change = { accounts: 0, seconds: 0 };
   try {
-    runs.push(await rescore(server, key, `[${n0(size)}] run 1 (first scores)`));
+    runs.push(await rescore(server, file, key, `[${n0(size)}] run 1 (first scores)`));
     // A day of ingest: CHANGED of the accounts (every k-th) get new signals and a snapshot for tomorrow.
     const every = CHANGED > 0 ? Math.max(1, Math.round(1 / CHANGED)) : 0;
     if (every) {
@@ -477,7 +469,7 @@ async function measureSize(size: number, model: Awaited<ReturnType<typeof ensure
       log(`[${n0(size)}] changed the signals of ${n0(change.accounts)} accounts (snapshots dated ${tomorrow}) in ${f(change.seconds)} s`);
       server = await startServer(stateDir, port, path.join(dir, "server-2.log"));
     }
-    runs.push(await rescore(server, key, `[${n0(size)}] run 2 (daily steady state)`));
+    runs.push(await rescore(server, file, key, `[${n0(size)}] run 2 (daily steady state)`));
   } catch (e) {
     console.error(`server output before the failure:\n${server.tail.slice(-40).join("\n")}`);
     throw e;
@@ -642,7 +634,7 @@ function report(results: SizeResult[]): string {
     "",
     "### Rescoring throughput (`POST /v1/rescore`, chunks of 1,000 accounts over the local queue)",
     "",
-    "Run 1 scores accounts that have none yet; run 2 is the daily steady state after a day of ingest changed the signals of 10% of the accounts (every account already has a current score, so tier changes become events). accounts/s is the run's own figure from `GET /v1/rescore/{runId}` (scored ÷ (finished − started)); wall is from the POST to the 2-second poll that saw it completed.",
+    "Run 1 scores accounts that have none yet; run 2 is the daily steady state after a day of ingest changed the signals of 10% of the accounts (every account already has a current score, so tier changes become events). accounts/s is the run's own figure from `GET /v1/rescore/{runId}` (scored ÷ (finished − started)); wall is from the POST until a 2-second poll of the local D1 file (read-only) saw it completed; the bench does not poll the API during a run (see `rescore` in bench/rescore.ts).",
     "",
     "| accounts | run | run time | accounts/s | µs per account | wall | tier changes (events) | chunks |",
     "|---|---|---|---|---|---|---|---|",
@@ -692,8 +684,6 @@ function report(results: SizeResult[]): string {
     "",
     ...budgetLines(bySize[bySize.length - 1]),
     `Loading (platform proxy, json_each bulk upserts of ${n0(LOAD_PAGE)} accounts): ${bySize.map((r) => `${n0(r.size)} accounts in ${f(r.load.seconds)} s (${n0(r.load.perSecond)}/s), snapshots ${n0(r.snapshots.perSecond)}/s`).join("; ")}.`,
-    "",
-    `Polls of \`GET /v1/rescore/{runId}\` that got no answer within 15 s and were retried (a local-stack quirk: a request arriving during a queue batch sometimes waits for the next request; the run's own timings are unaffected): ${bySize.map((r) => `${n0(r.size)}: ${r.runs.map((x) => x.stalledPolls ?? 0).join(" + ")}`).join("; ")}.`,
     "",
     `Server errors during the runs: ${bySize.every((r) => r.serverErrors.length === 0) ? "none" : bySize.map((r) => `${n0(r.size)}: ${r.serverErrors.map(([m, c]) => `${c} × ${m}`).join("; ") || "none"}`).join("; ")}.`,
   );

@@ -98,9 +98,12 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
   const accounts = await env.DB.prepare(`SELECT id, name, arr, owner, features, risk_tier, tier, churn_probability FROM accounts WHERE ${range} ORDER BY id`)
     .bind(...binds)
     .all<AccountRow>();
-  // A retry skips what an earlier attempt already wrote.
-  const done = await env.DB.prepare(`SELECT account_id FROM scores WHERE run_id = ?3 AND account_id >= ?1 AND (?2 IS NULL OR account_id < ?2)`)
-    .bind(chunk.from_id, chunk.to_id, msg.runId)
+  // A retry skips what an earlier attempt already wrote. The upper bound is written out only when
+  // there is one: SQLite cannot bound an index range by `(?2 IS NULL OR x < ?2)` and would scan to
+  // the last account, which made chunk queries grow with the portfolio (bench:rescore).
+  const below = (column: string, param: string) => (chunk.to_id === null ? "" : `AND ${column} < ${param}`);
+  const done = await env.DB.prepare(`SELECT account_id FROM scores WHERE run_id = ?1 AND account_id >= ?2 ${below("account_id", "?3")}`)
+    .bind(msg.runId, ...binds)
     .all<{ account_id: string }>();
   const already = new Set(done.results.map((r) => r.account_id));
   const todo = accounts.results.filter((a) => !already.has(a.id));
@@ -132,10 +135,10 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
   const [counted] = await env.DB.batch([
     env.DB.prepare(
       `UPDATE rescore_chunks SET status = 'completed', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-         scored = (SELECT count(*) FROM scores WHERE run_id = ?1 AND account_id >= ?3 AND (?4 IS NULL OR account_id < ?4)),
-         tier_changes = (SELECT count(*) FROM events WHERE run_id = ?1 AND type = 'account.risk_tier_changed' AND account_id >= ?3 AND (?4 IS NULL OR account_id < ?4))
+         scored = (SELECT count(*) FROM scores WHERE run_id = ?1 AND account_id >= ?3 ${below("account_id", "?4")}),
+         tier_changes = (SELECT count(*) FROM events WHERE run_id = ?1 AND type = 'account.risk_tier_changed' AND account_id >= ?3 ${below("account_id", "?4")})
        WHERE run_id = ?1 AND chunk = ?2 AND status = 'queued' RETURNING chunk`,
-    ).bind(msg.runId, msg.chunk, chunk.from_id, chunk.to_id),
+    ).bind(msg.runId, msg.chunk, ...binds),
     env.DB.prepare(`UPDATE rescore_runs SET chunks_done = (SELECT count(*) FROM rescore_chunks WHERE run_id = ?1 AND status = 'completed') WHERE id = ?1`).bind(msg.runId),
   ]);
   if (counted.results.length) await finishRun(env, msg.runId);
