@@ -1,24 +1,28 @@
 /**
- * `npm run bench:rescore [-- --sizes 10000,100000,1000000] [--changed 0.1] [--no-write]`:
- * batch rescoring at portfolio scale on the local stack, and what it costs D1 in bytes.
+ * `npm run bench:rescore [-- --sizes 10000,100000,1000000] [--changed 0.1] [--no-write]
+ * [--keep-state] [--report-only]`: batch rescoring at portfolio scale on the local stack, and what
+ * it costs D1 in bytes. A million accounts take about 40 minutes on 2 cores and up to ~20 GB of
+ * disk while they run (the state, R2 archive and vacuumed copies); `--report-only` rewrites the
+ * BENCHMARKS.md section from the saved figures.
  *
  * For each size, on its own state dir (.foresight/bench/rescore/n{size}, recreated):
  * 1. loads that many synthetic accounts (bench/rescore-data.ts, deterministic) into local D1 in
- *    bulk through the platform proxy, then one signal snapshot per account, measuring the bytes
- *    each adds (SQLite's dbstat on the local database file, per table and index);
+ *    bulk through the platform proxy, then one signal snapshot per account;
  * 2. publishes and activates a GBDT trained once on a labelled sample of the same generator
  *    (`npm run train -- --family gbdt`, kept in .foresight/bench/rescore/model);
  * 3. serves the Worker with `wrangler dev` on that state (the command `npm start` runs; npm start
- *    itself would first score every account in Node, in one process), and times two rescoring
- *    runs (`POST /v1/rescore`, polling `GET /v1/rescore/{runId}`): the first scores accounts that
- *    have no score yet; before the second, a share of accounts (`--changed`, default 10%) get new
- *    signals and a new day's snapshot, as a day of ingest would, so the second run is the daily
- *    steady state with tier changes and events;
- * 4. baseline in the same run: writes the second run's score rows again, precomputed, through
- *    the platform proxy with the consumer's own statements (`insertScoreStatements`, 250 rows per
- *    transaction): D1's cost of the rows without the scoring;
- * 5. the bytes of a score row with drivers, and without them (the retention job's thinned row),
- *    measured on a vacuumed copy.
+ *    itself would first score every account in Node, in one process) from a copy of the sources,
+ *    and times two rescoring runs (`POST /v1/rescore`, followed in the D1 file): the first scores
+ *    accounts that have no score yet; before the second, a share of accounts (`--changed`,
+ *    default 10%) get new signals and a new day's snapshot, as a day of ingest would, so the
+ *    second run is the daily steady state with tier changes and events;
+ * 4. baseline in the same run: a Worker (bench/rescore-baseline-worker.ts) does each chunk's D1
+ *    work without scoring, writing the second run's rows again with the consumer's statements;
+ * 5. bytes per row by table (SQLite's dbstat), score rows with and without drivers (in place and
+ *    vacuumed), and a shadow score;
+ * 6. the retention job on the final state, as on a day 40 days later, range by range, with the
+ *    pages it frees and what it archives;
+ * 7. the retention arithmetic for a million accounts from the measured sizes.
  *
  * Each size's figures are kept in .foresight/bench/rescore/results-{size}.json, and the
  * BENCHMARKS.md section `rescore` is written from every size measured so far (each with its date).
@@ -60,6 +64,7 @@ const { values: flags } = parseArgs({
     changed: { type: "string", default: "0.1" },
     "no-write": { type: "boolean" },
     "keep-state": { type: "boolean" },
+    "report-only": { type: "boolean" },
   },
 });
 const SIZES = flags.sizes!.split(",").map((s) => Number(s.trim().replace(/_/g, "")));
@@ -69,7 +74,7 @@ const CHANGED = Number(flags.changed);
 const log = (text: string) => console.error(`\x1b[36m›\x1b[0m ${new Date().toISOString().slice(11, 19)} ${text}`);
 const n0 = (v: number) => Math.round(v).toLocaleString("en-US");
 const f = (v: number | null | undefined, d = 1) => (v == null || !Number.isFinite(v) ? "—" : v.toFixed(d));
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const mb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -610,7 +615,7 @@ function budgetLines(r: SizeResult): string[] {
   return [
     `### Retention arithmetic: a million accounts under the default policy (row sizes measured at ${n0(r.size)} accounts)`,
     "",
-    `Policy (\`shared/retention.ts\`, vars \`RETENTION_*\`): drivers only on the current score (${p.scoreDriversDays} days); scores: all of today's and the last ${p.scoreDailyDays} day(s), then${p.scoreWeeklyDays > p.scoreDailyDays ? ` the first per week to ${p.scoreWeeklyDays} days,` : ""} the first per month to ${p.scoreMonthlyDays} days; snapshots: the newest, then${p.snapshotDailyDays ? ` all to ${p.snapshotDailyDays} days,` : ""}${p.snapshotWeeklyDays > p.snapshotDailyDays ? ` the first per week to ${p.snapshotWeeklyDays} days,` : ""} the first per month to ${p.snapshotMonthlyDays} days; events and finished deliveries ${p.eventDays} days; shadow scores ${p.shadowDays} days. Worst case assumed: daily rescoring, every account's signals change every day (a snapshot a day), tier changes on 2% of accounts a day (run 2 here measured ${f((100 * r.runs[r.runs.length - 1].tierChanges) / r.size)}% after changing 10% of the signals). Rows per account are the peak of a day-by-day simulation of the policy (\`peakRowsPerAccount\`).`,
+    `Policy (\`shared/retention.ts\`, vars \`RETENTION_*\`): drivers only on the current score (${p.scoreDriversDays} days); scores: all of today's and of the last ${p.scoreDailyDays} day(s), then${p.scoreWeeklyDays > p.scoreDailyDays ? ` the first per week to ${p.scoreWeeklyDays} days,` : ""} the first per month to ${p.scoreMonthlyDays} days; snapshots: the newest, then${p.snapshotDailyDays ? ` all to ${p.snapshotDailyDays} days,` : ""}${p.snapshotWeeklyDays > p.snapshotDailyDays ? ` the first per week to ${p.snapshotWeeklyDays} days,` : ""} the first per month to ${p.snapshotMonthlyDays} days; events and finished deliveries ${p.eventDays} days; shadow scores of today's run and ${p.shadowDays} day(s) before. Worst case assumed: daily rescoring, every account's signals change every day (a snapshot a day), tier changes on 2% of accounts a day (run 2 here measured ${f((100 * r.runs[r.runs.length - 1].tierChanges) / r.size)}% after changing 10% of the signals). Rows per account are the peak of a day-by-day simulation of the policy (\`peakRowsPerAccount\`).`,
     "",
     "| what | rows per account (peak) | bytes per row | bytes per account | at 1,000,000 accounts |",
     "|---|---|---|---|---|",
@@ -652,14 +657,14 @@ function report(results: SizeResult[]): string {
   if (bySize.length > 1) {
     const last = bySize[bySize.length - 1];
     lines.push(
-      `Scaling: µs per account in run 2 ${bySize.map((r) => `${f(usPer(steady(r)), 0)} at ${n0(r.size)}`).join(", ")}; ${n0(last.size)} ÷ ${n0(small.size)}: ${f(usPer(steady(last)) / usPer(steady(small)), 2)}× the cost per account (1.00× = linear in size); baseline ${f(small.baseline.rowsPerSecond / last.baseline.rowsPerSecond, 2)}×.`,
+      `Scaling, ${n0(last.size)} ÷ ${n0(small.size)} accounts (1.00× = cost linear in size): run 2 ${f(usPer(steady(last)) / usPer(steady(small)), 2)}× the cost per account (µs per account ${bySize.map((r) => `${f(usPer(steady(r)), 0)} at ${n0(r.size)}`).join(", ")}); run 1 ${f(usPer(last.runs[0]) / usPer(small.runs[0]), 2)}× (${bySize.map((r) => f(usPer(r.runs[0]), 0)).join(", ")} µs); the baseline's cost per row ${f(small.baseline.rowsPerSecond / last.baseline.rowsPerSecond, 2)}×. \`POST /v1/rescore\` itself (splitting the accounts into chunks and queueing them) answered in ${bySize.map((r) => `${f(r.runs[r.runs.length - 1].postMs, 0)} ms`).join(", ")}.`,
       "",
     );
   }
   lines.push(
     "### The retention job at this scale",
     "",
-    `After the runs and the baseline, each account has three scores from today (run 1, run 2 and the baseline's, which is current) and ~4% of accounts have events. The retention job (\`workers/jobs/retention.ts\`, default policy) then runs as on the day ${RETENTION_AFTER_DAYS} days later, in the baseline Worker, one request per range of 1,000 accounts and one for the logs: the three scores are then past the daily band and in one week and month, so the first (run 1's) stays without its drivers, reason and run id (archived, deleted and inserted again under its id), run 2's is archived and deleted, the current one is untouched; the events are past 30 days. Every removed or thinned row is first written to local R2 as gzipped JSON Lines.`,
+    `After the runs and the baseline, each account has three scores from today (run 1, run 2 and the baseline's, which is current) and ~4% of accounts have events. The retention job (\`workers/jobs/retention.ts\`, default policy) then runs as on the day ${RETENTION_AFTER_DAYS} days later, in the baseline Worker, one request per range of 1,000 accounts and one for the logs: the three scores are then past the daily band and in one week and month, so the first (run 1's) stays without its drivers, reason and run id (archived, deleted and inserted again under its id), run 2's is archived and deleted, the current one is untouched; the events are past their ${DEFAULT_RETENTION.eventDays} days. Every removed or thinned row is first written to local R2 as gzipped JSON Lines.`,
     "",
     "| accounts | scores deleted | scores thinned | events deleted | other rows | time | rows/s | archive (gzipped) | pages in use: scores before → after | database file |",
     "|---|---|---|---|---|---|---|---|---|---|",
@@ -672,7 +677,7 @@ function report(results: SizeResult[]): string {
       return `| ${n0(r.size)} | ${n0(c.scores?.deleted ?? 0)} | ${n0(c.scores?.thinned ?? 0)} | ${n0(c.events?.deleted ?? 0)} | ${n0(other)} | ${f(r.retention.seconds)} s | ${n0(rows / r.retention.seconds)} | ${mb(gz)} in ${n0(objects)} objects | ${mb(r.bytes.byTableEnd.scores)} → ${mb(r.bytes.afterRetention.byTable.scores)} | ${mb(r.bytes.fileEnd)} → ${mb(r.bytes.afterRetention.fileBytes)} |`;
     }),
     "",
-    `Bytes per thinned score row as the job leaves it (pages in use after the job, less the current rows at their measured size, per thinned row): ${bySize.map((r) => `${n0(r.size)}: ${n0(r.bytes.scoreThinnedByJob)} B`).join("; ")}. The database file does not shrink (SQLite keeps freed pages on its free list and D1 does not vacuum); the next days' rows reuse them, so the file stays at its high-water mark.`,
+    `Bytes per thinned score row as the job leaves it (pages in use after the job, less the current rows at their measured size, per thinned row): ${bySize.map((r) => `${n0(r.size)}: ${n0(r.bytes.scoreThinnedByJob)} B`).join("; ")}. The local database file does not shrink: SQLite keeps freed pages on its free list and the next days' rows reuse them, so the file stays at its high-water mark. D1's own \`meta.size_after\` (below) counts the pages in use.`,
     "",
     "### Bytes in D1",
     "",
@@ -691,6 +696,17 @@ function report(results: SizeResult[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+if (flags["report-only"]) {
+  // Rewrite the section from the figures already measured (results-*.json), measuring nothing.
+  const saved = readdirSync(BENCH_DIR)
+    .filter((n) => /^results-\d+\.json$/.test(n))
+    .map((n) => JSON.parse(readFileSync(path.join(BENCH_DIR, n), "utf8")) as SizeResult);
+  const text = report(saved);
+  if (!flags["no-write"]) replaceSection(path.join(root, "BENCHMARKS.md"), "rescore", "## Batch rescoring at scale (`npm run bench:rescore`)", text);
+  console.log(text);
+  process.exit(0);
+}
 
 const model = await ensureModel();
 workerDir = freezeWorkerSources();
