@@ -17,10 +17,9 @@
  * apt-get when it is missing. `--quick` runs short versions of every part and does not touch
  * BENCHMARKS.md (for checking the script itself).
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -35,6 +34,7 @@ import { trainGbdt } from "../training/gbdt";
 import { inferFeatures } from "../training/infer";
 import { cellToSignal } from "../training/seed";
 import { replaceSection } from "./markdown";
+import { freePort, HOST, run, stopGroup, trackGroup } from "./processes";
 
 const root = path.resolve(import.meta.dirname, "..");
 const TELCO = path.join(root, "training/data/telco.csv");
@@ -44,7 +44,6 @@ const MAIN_STATE = path.join(root, ".foresight/bench/api/state");
 const COLD_ROOT = path.join(root, ".foresight/bench/api-cold");
 const COLD_STATE = path.join(COLD_ROOT, "state");
 const COLD_MODEL = path.join(COLD_ROOT, "model-300x6");
-const HOST = "127.0.0.1";
 
 const { values: flags } = parseArgs({ options: { quick: { type: "boolean" } } });
 const QUICK = Boolean(flags.quick);
@@ -75,28 +74,6 @@ function ensureTools(): void {
   run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"]);
 }
 
-/** Runs a command without blocking the event loop (the server's pipes must keep draining). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdin?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd: root, env, encoding: "utf8", maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}\n${stderr.slice(-2000)}`));
-      else resolve(stdout);
-    });
-    if (stdin !== undefined) child.stdin?.end(stdin);
-  });
-}
-
-async function freePort(from: number): Promise<number> {
-  for (let port = from; port < from + 100; port++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, HOST, () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error(`no free port in ${from}..${from + 99}`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The product, started as a user starts it
@@ -121,24 +98,6 @@ interface Product {
   errors: Map<string, number>;
 }
 
-/** Process groups we started, killed on any exit path. */
-const groups = new Set<number>();
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-process.on("exit", () => {
-  for (const pid of groups) killGroup(pid, "SIGKILL");
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    for (const pid of groups) killGroup(pid, "SIGKILL");
-    process.exit(130);
-  });
-}
 
 async function startProduct(stateDir: string, port: number, label: string): Promise<Product> {
   mkdirSync(stateDir, { recursive: true });
@@ -155,7 +114,7 @@ async function startProduct(stateDir: string, port: number, label: string): Prom
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, FORESIGHT_STATE_DIR: stateDir, PORT: String(port) },
   });
-  groups.add(child.pid!);
+  trackGroup(child);
   const tail: string[] = [];
   let forward = true;
   let pending = "";
@@ -200,20 +159,11 @@ async function startProduct(stateDir: string, port: number, label: string): Prom
     forward = false;
     return { child, port, adminKey, readySeconds: (performance.now() - t0) / 1000, readyAt: performance.now(), tail, exited, reloads: () => reloads, logged, errors };
   } catch (e) {
-    await stopProduct({ child, exited });
+    await stopGroup({ child, exited });
     throw e;
   }
 }
 
-async function stopProduct(p: { child: ChildProcess; exited: Promise<void> }): Promise<void> {
-  const pid = p.child.pid!;
-  killGroup(pid, "SIGTERM");
-  await Promise.race([p.exited, new Promise((r) => setTimeout(r, 10_000))]);
-  // npm, tsx, wrangler and workerd share the group: make sure none outlives the run.
-  await new Promise((r) => setTimeout(r, 500));
-  killGroup(pid, "SIGKILL");
-  groups.delete(pid);
-}
 
 async function createScoreKey(stateDir: string): Promise<string> {
   const out = await run("npm", ["run", "--silent", "create-key", "--", "--scopes", "score", "--rate-limit", "0", "--name", "bench:api load test"], { ...process.env, FORESIGHT_STATE_DIR: stateDir });
@@ -612,7 +562,7 @@ try {
   throw e;
 } finally {
   mainErrors = main.errors;
-  await stopProduct(main);
+  await stopGroup(main);
 }
 
 // Part B: a 300-tree artifact on its own state dir, the server restarted for each sample.
@@ -637,7 +587,7 @@ for (let i = 0; i <= COLD_RESTARTS; i++) {
     console.error(`server output before the failure:\n${p.tail.slice(-30).join("\n")}`);
     throw e;
   } finally {
-    await stopProduct(p);
+    await stopGroup(p);
   }
 }
 

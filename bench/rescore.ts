@@ -27,9 +27,8 @@
  * Each size's figures are kept in .foresight/bench/rescore/results-{size}.json, and the
  * BENCHMARKS.md section `rescore` is written from every size measured so far (each with its date).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -40,13 +39,13 @@ import { publishLocal } from "../training/registry";
 import { DEFAULT_RETENTION, type RowBytes, retentionBudget, type Workload } from "../shared/retention";
 import type { RetentionCounts } from "../workers/jobs/retention";
 import { replaceSection } from "./markdown";
+import { freePort, HOST, run, stopGroup, trackGroup } from "./processes";
 import { labelledSampleCsv, PORTFOLIO_SEED, syntheticAccount } from "./rescore-data";
 
 const root = path.resolve(import.meta.dirname, "..");
 const WRANGLER = path.join(root, "node_modules/.bin/wrangler");
 const BENCH_DIR = path.join(root, ".foresight/bench/rescore");
 const MODEL_DIR = path.join(BENCH_DIR, "model");
-const HOST = "127.0.0.1";
 /** Accounts generated and loaded per batch. */
 const LOAD_PAGE = 10_000;
 /** Accounts per rescoring chunk (CHUNK_SIZE in workers/jobs/rescore.ts): the baseline's ranges. */
@@ -79,44 +78,7 @@ const mb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` :
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd: root, env, encoding: "utf8", maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}\n${stderr.slice(-2000)}`));
-      else resolve(stdout);
-    });
-  });
-}
 
-async function freePort(from: number): Promise<number> {
-  for (let port = from; port < from + 100; port++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, HOST, () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error(`no free port in ${from}..${from + 99}`);
-}
-
-const groups = new Set<number>();
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-process.on("exit", () => {
-  for (const pid of groups) killGroup(pid, "SIGKILL");
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    for (const pid of groups) killGroup(pid, "SIGKILL");
-    process.exit(130);
-  });
-}
 
 interface Server {
   child: ChildProcess;
@@ -160,7 +122,7 @@ async function startServer(stateDir: string, port: number, logFile: string, conf
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, CI: "true" },
   });
-  groups.add(child.pid!);
+  trackGroup(child);
   const tail: string[] = [];
   const errors = new Map<string, number>();
   let pending = "";
@@ -193,7 +155,7 @@ async function startServer(stateDir: string, port: number, logFile: string, conf
       // not listening yet
     }
     if (Date.now() > until || child.exitCode !== null) {
-      await stopServer({ child, exited });
+      await stopGroup({ child, exited });
       throw new Error(`wrangler dev did not answer /healthz; last output:\n${tail.slice(-30).join("\n")}`);
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -201,14 +163,6 @@ async function startServer(stateDir: string, port: number, logFile: string, conf
   return { child, port, exited, tail, errors };
 }
 
-async function stopServer(s: { child: ChildProcess; exited: Promise<void> }): Promise<void> {
-  const pid = s.child.pid!;
-  killGroup(pid, "SIGTERM");
-  await Promise.race([s.exited, new Promise((r) => setTimeout(r, 10_000))]);
-  await new Promise((r) => setTimeout(r, 500));
-  killGroup(pid, "SIGKILL");
-  groups.delete(pid);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Bytes in D1
@@ -454,7 +408,7 @@ async function measureSize(size: number, model: Awaited<ReturnType<typeof ensure
     // A day of ingest: CHANGED of the accounts (every k-th) get new signals and a snapshot for tomorrow.
     const every = CHANGED > 0 ? Math.max(1, Math.round(1 / CHANGED)) : 0;
     if (every) {
-      await stopServer(server);
+      await stopGroup(server);
       change = await withPlatform(stateDir, async (env) => {
         const t0 = performance.now();
         let changed = 0;
@@ -479,7 +433,7 @@ async function measureSize(size: number, model: Awaited<ReturnType<typeof ensure
     console.error(`server output before the failure:\n${server.tail.slice(-40).join("\n")}`);
     throw e;
   } finally {
-    await stopServer(server);
+    await stopGroup(server);
   }
   const serverErrors = [...server.errors];
   const afterRuns = await tableBytes(file);
@@ -550,7 +504,7 @@ async function measureSize(size: number, model: Awaited<ReturnType<typeof ensure
     const moved = Object.values(counts).reduce((a, c) => a + c.deleted + c.thinned, 0);
     log(`[${n0(size)}] retention: ${n0(moved)} rows in ${f(retention.seconds)} s (${n0(moved / retention.seconds)}/s): ${Object.entries(counts).filter(([, c]) => c.deleted + c.thinned).map(([t, c]) => `${t} ${n0(c.deleted)} deleted, ${n0(c.thinned)} thinned, ${mb(c.bytes)} gzipped in ${c.objects} objects`).join("; ")}`);
   } finally {
-    await stopServer(baselineServer);
+    await stopGroup(baselineServer);
   }
   const end = beforeRetention;
   const afterRetention = await tableBytes(file);

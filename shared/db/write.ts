@@ -259,19 +259,19 @@ export function insertScoreStatements(d: Db, rows: ScoreWrite[]): BatchItem<"sql
 export function currentScoreStatements(d: Db, ids: string[]): BatchItem<"sqlite">[] {
   // SQLite evaluates every SET expression against the old row, so each column reads the latest
   // score itself; each lookup is one probe of scores_account_idx (account_id, id).
-  const latest = (column: string) => sql.raw(`(SELECT s.${column} FROM scores s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)`);
+  const latest = (expr: string) => sql.raw(`(SELECT ${expr} FROM scores s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)`);
   const out: BatchItem<"sqlite">[] = [];
   for (let i = 0; i < ids.length; i += D1_MAX_PARAMS) {
     out.push(
       d
         .update(accounts)
         .set({
-          scoreId: latest("id"),
-          churnProbability: latest("churn_probability"),
-          riskTier: latest("risk_tier"),
-          tier: sql.raw("(SELECT coalesce(s.tier, s.risk_tier) FROM scores s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)"),
-          expansionProbability: latest("expansion_probability"),
-          scoredAt: latest("scored_at"),
+          scoreId: latest("s.id"),
+          churnProbability: latest("s.churn_probability"),
+          riskTier: latest("s.risk_tier"),
+          tier: latest("coalesce(s.tier, s.risk_tier)"),
+          expansionProbability: latest("s.expansion_probability"),
+          scoredAt: latest("s.scored_at"),
         })
         .where(inArray(accounts.id, ids.slice(i, i + D1_MAX_PARAMS))),
     );

@@ -70,7 +70,7 @@ export const SIGNAL_PRIORS: Record<CsSignal, SignalPrior> = {
 };
 
 /** Splits `Login_Days_Last_30`, `loginDaysLast30` or `login days (last 30)` into lowercase words. */
-function words(column: string): string[] {
+export function words(column: string): string[] {
   return column
     .replace(/([a-z])([A-Z])/g, "$1 $2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")

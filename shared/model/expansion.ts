@@ -10,7 +10,7 @@
  * expansion-ready account is in the blue portfolio tier. Pure TypeScript, no I/O.
  */
 import type { RiskTier } from "./artifact";
-import { recogniseSignal } from "./cs-signals";
+import { recogniseSignal, words } from "./cs-signals";
 import { type FeatureSpec, isMissing, type NumericFeature, type RawValue, toNumber } from "./features";
 import type { Scorer } from "./scorer";
 
@@ -54,13 +54,6 @@ export function portfolioTier(riskTier: RiskTier, expansionReady: boolean): Port
 // Column words that mark a product add-on, module or service an account can adopt.
 const ADDON_WORDS = ["service", "services", "streaming", "backup", "security", "protection", "support", "addon", "addons", "module", "modules", "lines", "integration", "integrations", "sso", "premium", "feature", "features", "seats"];
 
-function nameWords(column: string): string[] {
-  return column
-    .replace(/([a-z])([A-Z])/g, "$1 $2")
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
-}
 
 /** The user columns the scorecard reads, found once per churn model's feature spec. */
 export interface ExpansionSignals {
@@ -88,11 +81,11 @@ export function expansionSignals(spec: FeatureSpec[]): ExpansionSignals {
       if (signal === "logins") engagement.push({ feature: f, sign: 1, words: "activity" });
       else if (signal === "sinceLogin") engagement.push({ feature: f, sign: -1, words: "recent activity" });
       else if (signal === "adoption") adoption.push(f);
-      else if (nameWords(f.name).includes("tenure")) tenure.push({ feature: f, sign: 1, words: "tenure" });
+      else if (words(f.name).includes("tenure")) tenure.push({ feature: f, sign: 1, words: "tenure" });
       continue;
     }
     if (signal !== null) continue;
-    const w = nameWords(f.name);
+    const w = words(f.name);
     const yesNo = f.kind === "boolean" || (f.kind === "categorical" && f.levels.some((l) => l.trim().toLowerCase() === "yes"));
     if (yesNo && w.some((x) => ADDON_WORDS.includes(x))) addons.push(f);
   }

@@ -73,8 +73,6 @@ export class ScoreRoute extends OpenAPIRoute<[Context<AppEnv>]> {
   }
 }
 
-const BatchRow = ScoreRequest;
-
 const ACCOUNT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /**
@@ -108,7 +106,7 @@ function checkRow(row: unknown, i: number): z.infer<typeof ScoreRequest> | { err
 }
 
 export const BatchRequest = z.object({
-  rows: z.array(BatchRow).min(1).max(MAX_SCORE_BATCH, `at most ${MAX_SCORE_BATCH} rows per batch`),
+  rows: z.array(ScoreRequest).min(1).max(MAX_SCORE_BATCH, `at most ${MAX_SCORE_BATCH} rows per batch`),
 });
 
 const RowError = z.object({ index: z.number(), error: ProblemDetails });
