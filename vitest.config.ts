@@ -37,6 +37,8 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
+            // `*.node.test.ts` beside a concept's tests run in Node (they need training or Node-only tools).
+            exclude: ["test/workers/**/*.node.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
           },
         },
@@ -44,7 +46,7 @@ export default defineConfig(async () => {
           // Training, evaluation, the CLIs and the end-to-end start, in Node.
           test: {
             name: "node",
-            include: ["test/training/**/*.test.ts", "test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
+            include: ["test/training/**/*.test.ts", "test/shared/**/*.test.ts", "test/client/**/*.test.ts", "test/workers/**/*.node.test.ts", "test/e2e/**/*.test.ts"],
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 120_000,

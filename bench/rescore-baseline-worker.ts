@@ -13,7 +13,7 @@
  * `&logs=1`) → the counts, and `ms` (its wall time inside the Worker).
  */
 import { db, insertScoreStatements, runBatch, type ScoreWrite } from "../shared/db/write";
-import { processRetention } from "../workers/jobs/retention";
+import { processRetention } from "../workers/retention/job";
 
 const WRITE_SIZE = 250;
 

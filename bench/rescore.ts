@@ -36,8 +36,8 @@ import { bulkSnapshotStatements, bulkUpsertAccountStatements } from "../shared/d
 import { createLocalKey } from "../training/keys";
 import { openLocalPlatform } from "../training/platform";
 import { publishLocal } from "../training/registry";
-import { DEFAULT_RETENTION, type RowBytes, retentionBudget, type Workload } from "../shared/retention";
-import type { RetentionCounts } from "../workers/jobs/retention";
+import { DEFAULT_RETENTION, type RowBytes, retentionBudget, type Workload } from "../workers/retention/policy";
+import type { RetentionCounts } from "../workers/retention/job";
 import { replaceSection } from "./markdown";
 import { freePort, HOST, run, stopGroup, trackGroup } from "./processes";
 import { labelledSampleCsv, PORTFOLIO_SEED, syntheticAccount } from "./rescore-data";
@@ -48,13 +48,13 @@ const BENCH_DIR = path.join(root, ".foresight/bench/rescore");
 const MODEL_DIR = path.join(BENCH_DIR, "model");
 /** Accounts generated and loaded per batch. */
 const LOAD_PAGE = 10_000;
-/** Accounts per rescoring chunk (CHUNK_SIZE in workers/jobs/rescore.ts): the baseline's ranges. */
+/** Accounts per rescoring chunk (CHUNK_SIZE in workers/rescoring/chunks.ts): the baseline's ranges. */
 const CHUNK = 1000;
 /** The retention job runs as on this many days from now (see measureSize, part 4). */
 const RETENTION_AFTER_DAYS = 40;
 /** A run with no chunk finished for this long has stalled (see `rescore`). */
 const STALL_SECONDS = 180;
-/** The consumer's rows per D1 transaction (WRITE_SIZE in workers/jobs/rescore.ts). */
+/** The consumer's rows per D1 transaction (WRITE_SIZE in workers/rescoring/chunks.ts). */
 const WRITE_SIZE = 250;
 
 const { values: flags } = parseArgs({
@@ -569,7 +569,7 @@ function budgetLines(r: SizeResult): string[] {
   return [
     `### Retention arithmetic: a million accounts under the default policy (row sizes measured at ${n0(r.size)} accounts)`,
     "",
-    `Policy (\`shared/retention.ts\`, vars \`RETENTION_*\`): drivers only on the current score (${p.scoreDriversDays} days); scores: all of today's and of the last ${p.scoreDailyDays} day(s), then${p.scoreWeeklyDays > p.scoreDailyDays ? ` the first per week to ${p.scoreWeeklyDays} days,` : ""} the first per month to ${p.scoreMonthlyDays} days; snapshots: the newest, then${p.snapshotDailyDays ? ` all to ${p.snapshotDailyDays} days,` : ""}${p.snapshotWeeklyDays > p.snapshotDailyDays ? ` the first per week to ${p.snapshotWeeklyDays} days,` : ""} the first per month to ${p.snapshotMonthlyDays} days; events and finished deliveries ${p.eventDays} days; shadow scores of today's run and ${p.shadowDays} day(s) before. Worst case assumed: daily rescoring, every account's signals change every day (a snapshot a day), tier changes on 2% of accounts a day (run 2 here measured ${f((100 * r.runs[r.runs.length - 1].tierChanges) / r.size)}% after changing 10% of the signals). Rows per account are the peak of a day-by-day simulation of the policy (\`peakRowsPerAccount\`).`,
+    `Policy (\`workers/retention/policy.ts\`, vars \`RETENTION_*\`): drivers only on the current score (${p.scoreDriversDays} days); scores: all of today's and of the last ${p.scoreDailyDays} day(s), then${p.scoreWeeklyDays > p.scoreDailyDays ? ` the first per week to ${p.scoreWeeklyDays} days,` : ""} the first per month to ${p.scoreMonthlyDays} days; snapshots: the newest, then${p.snapshotDailyDays ? ` all to ${p.snapshotDailyDays} days,` : ""}${p.snapshotWeeklyDays > p.snapshotDailyDays ? ` the first per week to ${p.snapshotWeeklyDays} days,` : ""} the first per month to ${p.snapshotMonthlyDays} days; events and finished deliveries ${p.eventDays} days; shadow scores of today's run and ${p.shadowDays} day(s) before. Worst case assumed: daily rescoring, every account's signals change every day (a snapshot a day), tier changes on 2% of accounts a day (run 2 here measured ${f((100 * r.runs[r.runs.length - 1].tierChanges) / r.size)}% after changing 10% of the signals). Rows per account are the peak of a day-by-day simulation of the policy (\`peakRowsPerAccount\`).`,
     "",
     "| what | rows per account (peak) | bytes per row | bytes per account | at 1,000,000 accounts |",
     "|---|---|---|---|---|",
@@ -618,7 +618,7 @@ function report(results: SizeResult[]): string {
   lines.push(
     "### The retention job at this scale",
     "",
-    `After the runs and the baseline, each account has three scores from today (run 1, run 2 and the baseline's, which is current) and ~4% of accounts have events. The retention job (\`workers/jobs/retention.ts\`, default policy) then runs as on the day ${RETENTION_AFTER_DAYS} days later, in the baseline Worker, one request per range of 1,000 accounts and one for the logs: the three scores are then past the daily band and in one week and month, so the first (run 1's) stays without its drivers, reason and run id (archived, deleted and inserted again under its id), run 2's is archived and deleted, the current one is untouched; the events are past their ${DEFAULT_RETENTION.eventDays} days. Every removed or thinned row is first written to local R2 as gzipped JSON Lines.`,
+    `After the runs and the baseline, each account has three scores from today (run 1, run 2 and the baseline's, which is current) and ~4% of accounts have events. The retention job (\`workers/retention/job.ts\`, default policy) then runs as on the day ${RETENTION_AFTER_DAYS} days later, in the baseline Worker, one request per range of 1,000 accounts and one for the logs: the three scores are then past the daily band and in one week and month, so the first (run 1's) stays without its drivers, reason and run id (archived, deleted and inserted again under its id), run 2's is archived and deleted, the current one is untouched; the events are past their ${DEFAULT_RETENTION.eventDays} days. Every removed or thinned row is first written to local R2 as gzipped JSON Lines.`,
     "",
     "| accounts | scores deleted | scores thinned | events deleted | other rows | time | rows/s | archive (gzipped) | pages in use: scores before → after | database file |",
     "|---|---|---|---|---|---|---|---|---|---|",

@@ -27,7 +27,7 @@ const SCHEMA_HEADER = `/**
 
 /** The OpenAPI document as the app serves it, from `createApp()` in this process. */
 export async function fetchDocument(): Promise<OpenAPI3> {
-  const { createApp } = await import("../workers/api/app");
+  const { createApp } = await import("../workers/http/app");
   const res = await createApp().request("/openapi.json");
   if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as OpenAPI3;

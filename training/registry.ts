@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArtifact } from "../shared/model/artifact";
-import { artifactKey, publishArtifact, type PublishResult } from "../shared/model/store";
+import { artifactKey, publishArtifact, type PublishResult } from "../shared/db/registry";
 import { sha256Hex } from "../shared/keys";
 import { UsageError } from "./errors";
 import { d1Remote, r2PutRemote } from "./remote";

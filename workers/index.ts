@@ -3,10 +3,10 @@
  * monitoring); and the queue consumers (rescoring chunks and retention, webhook deliveries and
  * their dead letters).
  */
-import { createApp } from "./api/app";
-import { enqueuePendingDeliveries } from "./jobs/events";
-import { processChunk, type RescoreMessage, startRun } from "./jobs/rescore";
-import { consumeRetention, isRetentionMessage, startRetention } from "./jobs/retention";
+import { createApp } from "./http/app";
+import { enqueuePendingDeliveries } from "./webhooks/outbox";
+import { processChunk, type RescoreMessage, startRun } from "./rescoring/chunks";
+import { consumeRetention, isRetentionMessage, startRetention } from "./retention/job";
 
 const app = createApp();
 
@@ -19,7 +19,7 @@ export default {
 
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     if (controller.cron === CRON_MONITOR) {
-      const { runMonitoring } = await import("./jobs/monitor");
+      const { runMonitoring } = await import("./monitoring/job");
       await runMonitoring(env);
       return;
     }
@@ -66,7 +66,7 @@ export default {
       return;
     }
     if (batch.queue.startsWith("foresight-webhooks")) {
-      const { consumeDeliveries } = await import("./jobs/webhooks");
+      const { consumeDeliveries } = await import("./webhooks/delivery");
       await consumeDeliveries(batch as MessageBatch<never>, env);
       return;
     }

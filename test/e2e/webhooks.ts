@@ -87,7 +87,7 @@ interface DeliveryView {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The id rescoring derives for a tier change (workers/jobs/events.ts `eventId`). */
+/** The id rescoring derives for a tier change (workers/webhooks/outbox.ts `eventId`). */
 function tierChangeEventId(runId: string, accountId: string): string {
   return `evt_${createHash("sha256").update(`${runId}|${accountId}|account.risk_tier_changed`).digest("hex").slice(0, 24)}`;
 }

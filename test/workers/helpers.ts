@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { apiKeys, type ApiScope } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
 import { generateKey } from "../../shared/keys";
-import { type PublishResult, publishArtifact } from "../../shared/model/store";
+import { type PublishResult, publishArtifact } from "../../shared/db/registry";
 
 /** A real key in D1; unlimited unless `rateLimit` (requests per second) is given. */
 export async function createKey(scopes: ApiScope[], rateLimit = 0): Promise<string> {

@@ -9,7 +9,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { Scorer } from "../../shared/model/scorer";
-import { activeModelRow, fetchArtifact } from "../../shared/model/store";
+import { activeModelRow, fetchArtifact } from "../../shared/db/registry";
 import { createLocalKey } from "../keys";
 import { localStateDir, openLocalPlatform } from "../platform";
 import { publishLocal } from "../registry";

@@ -1,0 +1,106 @@
+/**
+ * The model registry: artifacts in R2 under `models/{version}/model.json` (immutable, with
+ * their sha256 as custom metadata) and one row per version in D1's `models` table. Used by the
+ * publish CLI in Node (through wrangler's platform proxy) and by the Worker.
+ */
+import { and, eq, ne, sql } from "drizzle-orm";
+import { db } from "./write";
+import { models } from "./schema";
+import { sha256Hex } from "../keys";
+import { type ModelArtifact, parseArtifact } from "../model/artifact";
+
+export interface ModelBindings {
+  DB: D1Database;
+  MODELS: R2Bucket;
+}
+
+export function artifactKey(version: string): string {
+  return `models/${version}/model.json`;
+}
+
+export interface PublishResult {
+  version: string;
+  r2Key: string;
+  sha256: string;
+  sizeBytes: number;
+  status: "candidate" | "active";
+  alreadyPublished: boolean;
+}
+
+/**
+ * Stores an artifact in R2 and registers it in D1, optionally making it the active model of
+ * its target. Refuses bytes whose sha256 differs from `expectedSha256`, and a version that
+ * exists already with other content; publishing the same bytes again is a no-op.
+ */
+export async function publishArtifact(
+  env: ModelBindings,
+  bytes: Uint8Array,
+  options: { activate?: boolean; expectedSha256?: string } = {},
+): Promise<PublishResult> {
+  const sha256 = await sha256Hex(bytes);
+  if (options.expectedSha256 && options.expectedSha256 !== sha256) {
+    throw new Error(`artifact sha256 ${sha256} does not match the expected ${options.expectedSha256}; refusing to publish`);
+  }
+  const artifact = parseArtifact(JSON.parse(new TextDecoder().decode(bytes)));
+  const d = db(env.DB);
+  const r2Key = artifactKey(artifact.version);
+  const existing = await d.select().from(models).where(eq(models.version, artifact.version)).get();
+  if (existing && existing.sha256 !== sha256) {
+    throw new Error(`version ${artifact.version} is already registered with sha256 ${existing.sha256}; versions are immutable`);
+  }
+  if (!existing) {
+    await env.MODELS.put(r2Key, bytes, {
+      httpMetadata: { contentType: "application/json" },
+      customMetadata: { sha256, version: artifact.version, target: artifact.target },
+      sha256,
+    });
+    await d.insert(models).values({
+      version: artifact.version,
+      target: artifact.target,
+      family: artifact.model.family,
+      r2Key,
+      sha256,
+      sizeBytes: bytes.byteLength,
+      metrics: artifact.metrics as Record<string, unknown>,
+      status: "candidate",
+    });
+  }
+  if (options.activate) await activateVersion(env.DB, artifact.version, artifact.target);
+  const row = await d.select({ status: models.status }).from(models).where(eq(models.version, artifact.version)).get();
+  return { version: artifact.version, r2Key, sha256, sizeBytes: bytes.byteLength, status: row?.status === "active" ? "active" : "candidate", alreadyPublished: Boolean(existing) };
+}
+
+/** Makes `version` the one active model of its target; the previous active one is retired. */
+export async function activateVersion(d1: D1Database, version: string, target: string): Promise<void> {
+  const d = db(d1);
+  const stamp = new Date().toISOString();
+  await d.batch([
+    d.update(models).set({ status: "retired" }).where(and(eq(models.target, target), eq(models.status, "active"), ne(models.version, version))),
+    d.update(models).set({ status: "active", activatedAt: stamp }).where(eq(models.version, version)),
+  ]);
+}
+
+export interface ActiveModelRow {
+  version: string;
+  r2Key: string;
+  sha256: string;
+}
+
+export async function activeModelRow(d1: D1Database, target = "churn"): Promise<ActiveModelRow | undefined> {
+  return db(d1)
+    .select({ version: models.version, r2Key: models.r2Key, sha256: models.sha256 })
+    .from(models)
+    .where(and(eq(models.target, target), eq(models.status, "active")))
+    .orderBy(sql`${models.activatedAt} DESC`)
+    .get();
+}
+
+/** Reads an artifact from R2 and checks its bytes against the registered sha256. */
+export async function fetchArtifact(env: ModelBindings, row: ActiveModelRow): Promise<ModelArtifact> {
+  const object = await env.MODELS.get(row.r2Key);
+  if (!object) throw new Error(`model ${row.version} is registered but ${row.r2Key} is missing from R2`);
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  const sha = await sha256Hex(bytes);
+  if (sha !== row.sha256) throw new Error(`model ${row.version}: R2 object sha256 ${sha} does not match the registered ${row.sha256}`);
+  return parseArtifact(JSON.parse(new TextDecoder().decode(bytes)));
+}
