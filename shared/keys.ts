@@ -3,15 +3,10 @@
  * same code runs in the Worker (to check a key) and in Node (to create one).
  */
 import type { ApiScope } from "./db/schema";
+import { sha256Hex } from "./hash";
 
 /** Default per-key limit, in requests per second, when `--rate-limit` is not given. */
 export const DEFAULT_RATE_LIMIT = 50;
-
-export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function base62(bytes: Uint8Array): string {
   const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

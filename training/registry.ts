@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArtifact } from "../shared/model/artifact";
 import { artifactKey, publishArtifact, type PublishResult } from "../shared/db/registry";
-import { sha256Hex } from "../shared/keys";
+import { sha256Hex } from "../shared/hash";
 import { UsageError } from "./errors";
 import { d1Remote, r2PutRemote } from "./remote";
 

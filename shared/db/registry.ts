@@ -6,7 +6,7 @@
 import { and, eq, ne, sql } from "drizzle-orm";
 import { db } from "./write";
 import { models } from "./schema";
-import { sha256Hex } from "../keys";
+import { sha256Hex } from "../hash";
 import { type ModelArtifact, parseArtifact } from "../model/artifact";
 
 export interface ModelBindings {

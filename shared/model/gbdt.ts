@@ -34,6 +34,7 @@
  * a short branch continues as pass-through splits), so descending needs no child pointers and no
  * leaf test. Ensembles deeper than 10 score in pointer form.
  */
+import { base64ToBytes, bytesToBase64 } from "../base64";
 import type { GbdtParams } from "./artifact";
 
 /** One tree in memory, nodes indexed from 0 (the root); any node order, children by index. */
@@ -60,65 +61,6 @@ export interface GbdtModel {
 const LEAF = -1;
 const DEFAULT_LEFT_BIT = 0x8000;
 const MAX_FEATURE = 0x7ffe;
-
-// ---------------------------------------------------------------------------------------------
-// base64 (own codec: `Buffer` is Node-only and atob/btoa work on binary strings, slow for 400 KB)
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX = (() => {
-  const t = new Int16Array(128).fill(-1);
-  for (let i = 0; i < 64; i++) t[B64.charCodeAt(i)] = i;
-  return t;
-})();
-
-/** Standard base64 (with `=` padding) of bytes. */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  let chunk = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    chunk += B64[n >>> 18] + B64[(n >>> 12) & 63] + B64[(n >>> 6) & 63] + B64[n & 63];
-    // Flush every so often: repeated += on one huge string degrades in some engines.
-    if (chunk.length >= 8192) {
-      parts.push(chunk);
-      chunk = "";
-    }
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i] << 16;
-    chunk += `${B64[n >>> 18]}${B64[(n >>> 12) & 63]}==`;
-  } else if (rest === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    chunk += `${B64[n >>> 18]}${B64[(n >>> 12) & 63]}${B64[(n >>> 6) & 63]}=`;
-  }
-  parts.push(chunk);
-  return parts.join("");
-}
-
-/** Bytes of standard base64 text (padding optional); throws on any other character. */
-export function base64ToBytes(text: string): Uint8Array {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 61 /* = */) end--;
-  if (end % 4 === 1) throw new Error("malformed base64 (bad length)");
-  const out = new Uint8Array(Math.floor((end * 3) / 4));
-  let o = 0;
-  let acc = 0;
-  let bits = 0;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    const v = c < 128 ? B64_INDEX[c] : -1;
-    if (v < 0) throw new Error(`malformed base64 (character ${JSON.stringify(text[i])} at ${i})`);
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >>> bits) & 0xff;
-    }
-  }
-  return out;
-}
 
 // DataView with explicit little-endian reads and writes: the format stays the same on any host.
 function u16ToBase64(a: ArrayLike<number>): string {

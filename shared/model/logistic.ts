@@ -4,10 +4,6 @@
  */
 import type { LogisticParams } from "./artifact";
 
-export function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-}
-
 export class LogisticScorer {
   readonly weights: Float64Array;
   readonly intercept: number;

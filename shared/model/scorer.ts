@@ -8,8 +8,9 @@ import { calibrate, certainty, type Confidence } from "./calibration";
 import { nextAction } from "./cs-signals";
 import { encodedOwners, encodeRow, type FeatureSpec, type RawValue, unseenLevels } from "./features";
 import { GbdtScorer } from "./gbdt";
-import { LogisticScorer, sigmoid } from "./logistic";
+import { LogisticScorer } from "./logistic";
 import { MlpScorer } from "./mlp";
+import { sigmoid } from "./sigmoid";
 
 /** One user column's signed contribution to the churn log-odds. */
 export interface Driver {

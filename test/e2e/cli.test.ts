@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../shared/keys";
+import { sha256Hex } from "../../shared/hash";
 import { openLocalPlatform, type LocalPlatform } from "../../training/platform";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { csvRecords, parseCsv, toCsv } from "../../shared/csv";
 import { parseArtifact } from "../../shared/model/artifact";
-import { sigmoid } from "../../shared/model/logistic";
+import { sigmoid } from "../../shared/model/sigmoid";
 import { type Driver, Scorer } from "../../shared/model/scorer";
 import { readCsvFile } from "../../training/dataset";
 import { UsageError } from "../../training/errors";

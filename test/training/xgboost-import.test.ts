@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type GbdtParams, type ModelArtifact, parseArtifact } from "../../shared/model/artifact";
 import { encodedOwners, encodeRow, type RawValue } from "../../shared/model/features";
 import { GbdtScorer } from "../../shared/model/gbdt";
-import { sigmoid } from "../../shared/model/logistic";
+import { sigmoid } from "../../shared/model/sigmoid";
 import { importXgboost, readXgboostJson } from "../../training/xgboost";
 import { ROOT } from "./cli-run";
 

@@ -7,7 +7,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { apiKeys, type ApiScope } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
-import { sha256Hex } from "../../shared/keys";
+import { sha256Hex } from "../../shared/hash";
 import { Problem } from "./problem";
 
 export interface Principal {

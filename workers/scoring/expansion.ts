@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
 import { assess } from "../../shared/model/assess";
-import { sha256Hex } from "../../shared/keys";
+import { sha256Hex } from "../../shared/hash";
 import { requireModels } from "./model-cache";
 import type { AppEnv } from "../http/auth";
 import { AccountId, bearer, problems } from "../http/schemas";

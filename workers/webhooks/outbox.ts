@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type EventType, events, webhookDeliveries } from "../../shared/db/schema";
 import { type Db, jsonChunks } from "../../shared/db/write";
-import { sha256Hex } from "../../shared/keys";
+import { sha256Hex } from "../../shared/hash";
 
 export interface NewEvent {
   id: string;

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../../shared/keys";
+import { sha256Hex } from "../../../shared/hash";
 import { publishArtifact } from "../../../shared/db/registry";
 import { call, createKey, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
 
