@@ -6,6 +6,7 @@
 import { inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import type { Assessment } from "../model/assess";
 import { accounts, scores, signalSnapshots, type Signals } from "./schema";
 
 export type Db = DrizzleD1Database;
@@ -170,6 +171,31 @@ export interface ScoreWrite {
   expansionSource?: string | null;
   expansionVersion?: string | null;
   expansionReason?: string | null;
+}
+
+/** The D1 row for an assessment (history row; the account's current score follows it). */
+export function toScoreWrite(accountId: string, a: Assessment, source: string, scoredAt: string, runId?: string): ScoreWrite {
+  const s = a.score;
+  return {
+    accountId,
+    modelVersion: s.modelVersion,
+    churnProbability: s.churnProbability,
+    intervalLow: s.interval[0],
+    intervalHigh: s.interval[1],
+    confidence: s.confidence,
+    riskTier: s.riskTier,
+    drivers: s.drivers,
+    imputed: s.imputed,
+    source,
+    runId: runId ?? null,
+    scoredAt,
+    tier: a.tier,
+    expansionProbability: a.expansion.expansionProbability,
+    expansionReady: a.expansion.expansionReady,
+    expansionSource: a.expansion.source,
+    expansionVersion: a.expansion.modelVersion,
+    expansionReason: a.expansion.reason,
+  };
 }
 
 const SCORE_COLUMNS = 18;

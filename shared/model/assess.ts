@@ -5,7 +5,6 @@
  */
 import { type Expansion, expansionFromModel, expansionScorecard, type ExpansionSignals, expansionSignals, type PortfolioTier, portfolioTier } from "./expansion";
 import type { RawValue } from "./features";
-import type { ScoreWrite } from "../db/write";
 import type { Score, Scorer } from "./scorer";
 
 export interface ActiveModels {
@@ -35,29 +34,4 @@ export function assess(models: ActiveModels, features: Record<string, RawValue>,
     ? expansionFromModel(models.expansion, features, score.churnProbability)
     : expansionScorecard(signalsOf(models.churn), features, score.churnProbability);
   return { score, expansion, tier: portfolioTier(score.riskTier, expansion.expansionReady) };
-}
-
-/** The D1 row for an assessment (history row; the account's current score follows it). */
-export function toScoreWrite(accountId: string, a: Assessment, source: string, scoredAt: string, runId?: string): ScoreWrite {
-  const s = a.score;
-  return {
-    accountId,
-    modelVersion: s.modelVersion,
-    churnProbability: s.churnProbability,
-    intervalLow: s.interval[0],
-    intervalHigh: s.interval[1],
-    confidence: s.confidence,
-    riskTier: s.riskTier,
-    drivers: s.drivers,
-    imputed: s.imputed,
-    source,
-    runId: runId ?? null,
-    scoredAt,
-    tier: a.tier,
-    expansionProbability: a.expansion.expansionProbability,
-    expansionReady: a.expansion.expansionReady,
-    expansionSource: a.expansion.source,
-    expansionVersion: a.expansion.modelVersion,
-    expansionReason: a.expansion.reason,
-  };
 }

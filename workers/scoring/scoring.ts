@@ -4,8 +4,8 @@
  */
 import { desc, eq } from "drizzle-orm";
 import { accounts, scores } from "../../shared/db/schema";
-import { db, insertScoreStatements, runBatch } from "../../shared/db/write";
-import { type ActiveModels, type Assessment, assess, toScoreWrite } from "../../shared/model/assess";
+import { db, insertScoreStatements, runBatch, toScoreWrite } from "../../shared/db/write";
+import { type ActiveModels, type Assessment, assess } from "../../shared/model/assess";
 import { checkFeatures, type FieldError } from "../../shared/model/features";
 import type { Scorer } from "../../shared/model/scorer";
 import { invalid, Problem } from "../http/problem";
