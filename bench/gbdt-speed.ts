@@ -11,7 +11,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GbdtParams } from "../shared/model/artifact";
-import { GbdtScorer, gbdtSizeBytes } from "../shared/model/gbdt";
+import { gbdtSizeBytes } from "../shared/model/gbdt/format";
+import { GbdtScorer } from "../shared/model/gbdt/scorer";
 import { trainGbdt } from "../training/gbdt";
 import { importXgboost } from "../training/xgboost";
 import { OUT, telcoData } from "./gbdt-data";
@@ -69,7 +70,7 @@ console.log(JSON.stringify({ ...bench("foresight-gbdt telco depth 6", fit.params
 
 const xgbFile = join(OUT, "xgb-telco-depth6.json");
 if (existsSync(xgbFile)) {
-  const artifact = importXgboost(JSON.parse(readFileSync(xgbFile, "utf8")));
+  const artifact = await importXgboost(JSON.parse(readFileSync(xgbFile, "utf8")));
   const params = artifact.model as GbdtParams;
   const expected = JSON.parse(readFileSync(join(OUT, "xgb-telco-depth6-margins.json"), "utf8")) as number[];
   const scorer = new GbdtScorer(params);

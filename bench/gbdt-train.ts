@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { rocAuc } from "../shared/metrics";
-import { GbdtScorer } from "../shared/model/gbdt";
+import { GbdtScorer } from "../shared/model/gbdt/scorer";
 import { trainGbdt } from "../training/gbdt";
 import { allBenchData, writeBenchCsv } from "./gbdt-data";
 

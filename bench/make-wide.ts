@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { toCsv } from "../shared/csv";
+import { sigmoid } from "../shared/model/sigmoid";
 import { mulberry32 } from "../training/split";
 
 const out = process.argv[2] ?? ".foresight/bench/wide.csv";
@@ -19,7 +20,7 @@ for (let i = 0; i < 10_000; i++) {
   const seg = Array.from({ length: 6 }, () => ["a", "b", "c", "d"][Math.floor(random() * 4)]);
   const flags = Array.from({ length: 3 }, () => (random() < 0.3 ? "yes" : "no"));
   const z = -0.8 + 0.6 * x[0] - 0.5 * x[1] + (x[2] > 0.5 && x[3] > 0 ? 1.2 : 0) + 0.4 * Math.abs(x[4]) + (seg[0] === "d" ? 0.5 : 0) + (flags[0] === "yes" ? 0.4 : 0);
-  const churned = random() < 1 / (1 + Math.exp(-z)) ? "yes" : "no";
+  const churned = random() < sigmoid(z) ? "yes" : "no";
   rows.push([`A${i}`, ...x.map((v) => (random() < 0.02 ? "" : v.toFixed(4))), ...seg, ...flags, churned]);
 }
 mkdirSync(path.dirname(out), { recursive: true });

@@ -6,18 +6,27 @@ import { type ChildProcess, execFile } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 
+/** Servers listen on loopback only. */
 export const HOST = "127.0.0.1";
-const root = path.resolve(import.meta.dirname, "..");
+/** The checkout the benches run from. */
+export const ROOT = path.resolve(import.meta.dirname, "..");
+/** The checkout's own wrangler, so every bench runs the version package.json pins. */
+export const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 
 /** Runs a command without blocking the event loop (a server's pipes must keep draining). */
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdin?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd: root, env, encoding: "utf8", maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { cwd: ROOT, env, encoding: "utf8", maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}\n${stderr.slice(-2000)}`));
       else resolve(stdout);
     });
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
+}
+
+/** Applies the D1 migrations to the local database of a state dir (CI=true: no prompt). */
+export function applyLocalMigrations(stateDir: string): Promise<string> {
+  return run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { ...process.env, CI: "true" });
 }
 
 /** The first port from `from` that nothing listens on. */

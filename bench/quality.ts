@@ -76,7 +76,7 @@ async function ours(trainFile: string, testFile: string, label: string, positive
   const t0 = performance.now();
   const result = await train({ data: trainFile, label, positive, id, out });
   const seconds = (performance.now() - t0) / 1000;
-  const { scorer, artifact } = loadModel(out);
+  const { scorer, artifact } = await loadModel(out);
   const test = csvRecords(parseCsv(readFileSync(testFile, "utf8")));
   const scores = test.map((r) => scorer.score(r, 0));
   const y = test.map((r) => (r[label] === positive ? 1 : 0));
@@ -145,6 +145,8 @@ function jsonLines(cmd: string, args: string[]): Record<string, unknown>[] {
 }
 
 const f = (v: number | null | undefined, d = 3) => (v == null || !Number.isFinite(v) ? "—" : v.toFixed(d));
+/** A table's rows: Foresight first, under `label`, then every peer of the data set under its own name. */
+const withPeers = (label: string, ours: Quality, peerSet: Record<string, Quality>) => [[label, ours] as const, ...Object.entries(peerSet).map(([k, v]) => [k, v] as const)];
 const pc = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? "—" : `${(v * 100).toFixed(1)}%`);
 
 mkdirSync(dir, { recursive: true });
@@ -161,10 +163,7 @@ if (telcoOurs || cdnowOurs || synthOurs) {
   const peers = JSON.parse(execFileSync(PY, [path.join(root, "bench/peers/quality.py"), dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 }).trim().split("\n").at(-1)!);
   if (telcoOurs) {
     const xgbAuc = peers.telco["XGBoost, 300 trees, depth 4, lr 0.05"].aucMean as number;
-    const rows = [
-      [`**Foresight** (\`npm run train\` defaults; chose ${[...new Set(telcoOurs.chosen)].join(", ")})`, telcoOurs.ours] as const,
-      ...Object.entries(peers.telco as Record<string, Quality>).map(([k, v]) => [k, v] as const),
-    ];
+    const rows = withPeers(`**Foresight** (\`npm run train\` defaults; chose ${[...new Set(telcoOurs.chosen)].join(", ")})`, telcoOurs.ours, peers.telco);
     sections.push({ name: "telco", text:
       [
         "### Telco churn, stratified 5-fold cross-validation (same folds for every model)",
@@ -179,7 +178,7 @@ if (telcoOurs || cdnowOurs || synthOurs) {
       ].join("\n") });
   }
   if (cdnowOurs) {
-    const rows = [[`**Foresight** (defaults; chose ${cdnowOurs.chosen})`, cdnowOurs.ours] as const, ...Object.entries(peers.cdnow as Record<string, Quality>).map(([k, v]) => [k, v] as const)];
+    const rows = withPeers(`**Foresight** (defaults; chose ${cdnowOurs.chosen})`, cdnowOurs.ours, peers.cdnow);
     sections.push({ name: "cdnow", text:
       [
         "### CDNOW, time split (train snapshot 1997-09-30, test 1997-12-31, 90-day horizon, active in the last 180 days)",
@@ -194,7 +193,7 @@ if (telcoOurs || cdnowOurs || synthOurs) {
   if (synthOurs && peers.synthetic) {
     const xgbAuc = peers.synthetic["XGBoost, 300 trees, depth 4, lr 0.05"].auc as number;
     const linAuc = peers.synthetic["logistic regression (standardised)"].auc as number;
-    const rows = [[`**Foresight** (defaults; chose ${synthOurs.chosen})`, synthOurs.ours] as const, ...Object.entries(peers.synthetic as Record<string, Quality>).map(([k, v]) => [k, v] as const)];
+    const rows = withPeers(`**Foresight** (defaults; chose ${synthOurs.chosen})`, synthOurs.ours, peers.synthetic);
     sections.push({ name: "synthetic", text:
       [
         "### Trees beat linear models (synthetic interactions; 8,000 training rows, 4,000 unseen test rows)",

@@ -12,7 +12,8 @@
  * bench's measurement of retention at scale: `POST /retention?day=YYYY-MM-DD&from=ID&to=ID` (or
  * `&logs=1`) → the counts, and `ms` (its wall time inside the Worker).
  */
-import { db, insertScoreStatements, runBatch, type ScoreWrite } from "../shared/db/write";
+import { db, runBatch } from "../shared/db/write";
+import { insertScoreStatements, type ScoreWrite } from "../shared/db/scores";
 import { processRetention } from "../workers/retention/job";
 
 const WRITE_SIZE = 250;

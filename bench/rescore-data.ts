@@ -7,6 +7,7 @@
  */
 import { toCsv } from "../shared/csv";
 import type { Signals } from "../shared/db/schema";
+import { sigmoid } from "../shared/model/sigmoid";
 import { mulberry32 } from "../training/split";
 
 export const PLANS = ["starter", "team", "business", "enterprise"] as const;
@@ -110,7 +111,7 @@ export function syntheticAccount(i: number, seed: number, today = new Date("2026
     2.5 * mrrChange +
     (trial === "yes" ? 1 : 0) -
     0.25 * planLevel;
-  const churned = random() < 1 / (1 + Math.exp(-z));
+  const churned = random() < sigmoid(z);
   const renewal = new Date(today.getTime() + daysToRenewal * 86_400_000).toISOString().slice(0, 10);
   return { id: accountId(i), name: `Account ${i}`, arr, owner: OWNERS[i % OWNERS.length], renewalDate: renewal, features, churned };
 }

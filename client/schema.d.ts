@@ -243,46 +243,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/models/{version}/performance": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A churn model's accuracy and drift over time
-         * @description One entry per computation (the daily cron at 03:17 UTC, or POST .../performance/compute), newest first. Accuracy: each account's earliest score by this version whose horizon (the model's `horizonDays`, 90 by default) has passed is labelled 1 if a `churned` outcome falls in (score day, score day + horizon], else 0; accounts already churned when scored are left out. With fewer than 50 such scores or no churner among them the figures are null and `notes` says why. Drift: PSI of the live accounts' current signals, and of this version's probabilities for them, against the training reference in the artifact.
-         */
-        get: operations["get_GetPerformance"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/models/{version}/performance/compute": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Compute a churn model's accuracy and drift now
-         * @description Runs the daily monitoring for this version at once and stores the result as a new entry of its time series (201). For the active model, alerts become `model.performance_degraded` / `model.drift_detected` events and webhook deliveries, once per version, type and day.
-         */
-        post: operations["post_ComputePerformance"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/models/{version}/shadow": {
         parameters: {
             query?: never;
@@ -321,6 +281,46 @@ export interface paths {
         get: operations["get_ModelComparison"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A churn model's accuracy and drift over time
+         * @description One entry per computation (the daily cron at 03:17 UTC, or POST .../performance/compute), newest first. Accuracy: each account's earliest score by this version whose horizon (the model's `horizonDays`, 90 by default) has passed is labelled 1 if a `churned` outcome falls in (score day, score day + horizon], else 0; accounts already churned when scored are left out. With fewer than 50 such scores or no churner among them the figures are null and `notes` says why. Drift: PSI of the live accounts' current signals, and of this version's probabilities for them, against the training reference in the artifact.
+         */
+        get: operations["get_GetPerformance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/performance/compute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compute a churn model's accuracy and drift now
+         * @description Runs the daily monitoring for this version at once and stores the result as a new entry of its time series (201). For the active model, alerts become `model.performance_degraded` / `model.drift_detected` events and webhook deliveries, once per version, type and day.
+         */
+        post: operations["post_ComputePerformance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -534,6 +534,17 @@ export interface operations {
                     "application/json": {
                         /** @description Calibrated probability that the account churns */
                         churnProbability: number;
+                        /** @enum {string} */
+                        riskTier: "red" | "yellow" | "green";
+                        modelVersion: string;
+                        /** @description Features that were missing or null and were imputed */
+                        imputed: string[];
+                        /**
+                         * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
+                         * @enum {string}
+                         */
+                        tier: "red" | "yellow" | "green" | "blue";
+                        scoredAt: string;
                         /** @description 90% range for churnProbability: how precisely accounts scored like this one were observed to churn, out of fold */
                         interval: [
                             number,
@@ -544,8 +555,6 @@ export interface operations {
                          * @enum {string}
                          */
                         confidence: "high" | "medium" | "low";
-                        /** @enum {string} */
-                        riskTier: "red" | "yellow" | "green";
                         drivers: {
                             /** @description Your column name */
                             feature: string;
@@ -556,9 +565,6 @@ export interface operations {
                             effect: "raises risk" | "lowers risk";
                             phrase: string;
                         }[];
-                        modelVersion: string;
-                        /** @description Features that were missing or null and were imputed */
-                        imputed: string[];
                         /** @description Categorical features whose value the model never saw in training */
                         unseenLevels: string[];
                         /** @description SHAP base value (log-odds); baseValue + Σ contributions = margin */
@@ -572,11 +578,6 @@ export interface operations {
                          * @enum {string}
                          */
                         driversMethod: "exact" | "occlusion";
-                        /**
-                         * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
-                         * @enum {string}
-                         */
-                        tier: "red" | "yellow" | "green" | "blue";
                         expansion: {
                             expansionReady: boolean;
                             /** @description Expansion model probability, or the scorecard's readiness on the same 0-1 scale */
@@ -592,7 +593,6 @@ export interface operations {
                             modelVersion: string | null;
                         };
                         accountId?: string;
-                        scoredAt: string;
                     };
                 };
             };
@@ -807,6 +807,17 @@ export interface operations {
                         results: ({
                             /** @description Calibrated probability that the account churns */
                             churnProbability: number;
+                            /** @enum {string} */
+                            riskTier: "red" | "yellow" | "green";
+                            modelVersion: string;
+                            /** @description Features that were missing or null and were imputed */
+                            imputed: string[];
+                            /**
+                             * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
+                             * @enum {string}
+                             */
+                            tier: "red" | "yellow" | "green" | "blue";
+                            scoredAt: string;
                             /** @description 90% range for churnProbability: how precisely accounts scored like this one were observed to churn, out of fold */
                             interval: [
                                 number,
@@ -817,8 +828,6 @@ export interface operations {
                              * @enum {string}
                              */
                             confidence: "high" | "medium" | "low";
-                            /** @enum {string} */
-                            riskTier: "red" | "yellow" | "green";
                             drivers: {
                                 /** @description Your column name */
                                 feature: string;
@@ -829,9 +838,6 @@ export interface operations {
                                 effect: "raises risk" | "lowers risk";
                                 phrase: string;
                             }[];
-                            modelVersion: string;
-                            /** @description Features that were missing or null and were imputed */
-                            imputed: string[];
                             /** @description Categorical features whose value the model never saw in training */
                             unseenLevels: string[];
                             /** @description SHAP base value (log-odds); baseValue + Σ contributions = margin */
@@ -845,11 +851,6 @@ export interface operations {
                              * @enum {string}
                              */
                             driversMethod: "exact" | "occlusion";
-                            /**
-                             * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
-                             * @enum {string}
-                             */
-                            tier: "red" | "yellow" | "green" | "blue";
                             expansion: {
                                 expansionReady: boolean;
                                 /** @description Expansion model probability, or the scorecard's readiness on the same 0-1 scale */
@@ -865,7 +866,6 @@ export interface operations {
                                 modelVersion: string | null;
                             };
                             accountId?: string;
-                            scoredAt: string;
                         } | {
                             index: number;
                             error: {
@@ -1223,9 +1223,9 @@ export interface operations {
                         accounts: {
                             id: string;
                             name: string | null;
-                            arr: number | null;
                             owner: string | null;
                             renewalDate: string | null;
+                            arr: number | null;
                             /** @description ARR × churn probability */
                             arrAtRisk: number;
                             score: {
@@ -1244,6 +1244,8 @@ export interface operations {
                                  */
                                 tier: "red" | "yellow" | "green" | "blue";
                                 expansionProbability: number | null;
+                                modelVersion: string;
+                                scoredAt: string;
                                 /** @description The three largest drivers */
                                 topDrivers: {
                                     feature: string;
@@ -1251,8 +1253,6 @@ export interface operations {
                                     phrase: string;
                                 }[];
                                 nextAction: string;
-                                modelVersion: string;
-                                scoredAt: string;
                             } | null;
                         }[];
                         /** @description Pass as `cursor` for the next page; null on the last page */
@@ -1521,6 +1521,7 @@ export interface operations {
                         accountId: string;
                         /** @description Newest first */
                         scores: {
+                            id: number;
                             churnProbability: number;
                             interval: [
                                 number,
@@ -1536,7 +1537,6 @@ export interface operations {
                              */
                             tier: "red" | "yellow" | "green" | "blue";
                             expansionProbability: number | null;
-                            id: number;
                             expansionReady: boolean | null;
                             /** @enum {string|null} */
                             expansionSource: "model" | "scorecard" | null;
@@ -1827,18 +1827,18 @@ export interface operations {
                             ] | null;
                             /** @enum {string|null} */
                             confidence: "high" | "medium" | "low" | null;
-                            riskTier: string;
                             drivers: unknown[];
                             imputed: string[];
-                            modelVersion: string;
                             scoredAt: string;
-                            /** @description What produced the score: api, batch, rescore, start */
-                            source: string;
                             /**
                              * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
                              * @enum {string}
                              */
                             tier: "red" | "yellow" | "green" | "blue";
+                            riskTier: string;
+                            modelVersion: string;
+                            /** @description What produced the score: api, batch, rescore, start */
+                            source: string;
                             expansion: {
                                 expansionReady: boolean;
                                 /** @description Expansion model probability, or the scorecard's readiness on the same 0-1 scale */
@@ -1972,18 +1972,18 @@ export interface operations {
                             ] | null;
                             /** @enum {string|null} */
                             confidence: "high" | "medium" | "low" | null;
-                            riskTier: string;
                             drivers: unknown[];
                             imputed: string[];
-                            modelVersion: string;
                             scoredAt: string;
-                            /** @description What produced the score: api, batch, rescore, start */
-                            source: string;
                             /**
                              * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
                              * @enum {string}
                              */
                             tier: "red" | "yellow" | "green" | "blue";
+                            riskTier: string;
+                            modelVersion: string;
+                            /** @description What produced the score: api, batch, rescore, start */
+                            source: string;
                             expansion: {
                                 expansionReady: boolean;
                                 /** @description Expansion model probability, or the scorecard's readiness on the same 0-1 scale */
@@ -2173,18 +2173,18 @@ export interface operations {
                             ] | null;
                             /** @enum {string|null} */
                             confidence: "high" | "medium" | "low" | null;
-                            riskTier: string;
                             drivers: unknown[];
                             imputed: string[];
-                            modelVersion: string;
                             scoredAt: string;
-                            /** @description What produced the score: api, batch, rescore, start */
-                            source: string;
                             /**
                              * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
                              * @enum {string}
                              */
                             tier: "red" | "yellow" | "green" | "blue";
+                            riskTier: string;
+                            modelVersion: string;
+                            /** @description What produced the score: api, batch, rescore, start */
+                            source: string;
                             expansion: {
                                 expansionReady: boolean;
                                 /** @description Expansion model probability, or the scorecard's readiness on the same 0-1 scale */
@@ -2757,402 +2757,6 @@ export interface operations {
             };
         };
     };
-    get_GetPerformance: {
-        parameters: {
-            query?: {
-                /** @description Entries to return, default 30, at most 365 */
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                version: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The time series */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        version: string;
-                        /**
-                         * @description candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired
-                         * @enum {string}
-                         */
-                        status: "candidate" | "active" | "shadow" | "retired";
-                        thresholds: {
-                            /** @description model.performance_degraded below this (0.7) */
-                            precisionAtRed: number;
-                            /** @description model.drift_detected above this, for any signal or the predictions (0.2) */
-                            psi: number;
-                            minEvaluableScores: number;
-                            minDriftAccounts: number;
-                        };
-                        /** @description The newest computation, summarised; null before the first */
-                        latest: {
-                            id: number;
-                            modelVersion: string;
-                            computedAt: string;
-                            scoresEvaluated: number;
-                            positives: number;
-                            horizonDays: number | null;
-                            redThreshold: number | null;
-                            driftAccounts: number;
-                            /**
-                             * @description The version's status when this was computed
-                             * @enum {string|null}
-                             */
-                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
-                            /** @description ROC-AUC of the evaluated scores against their outcomes */
-                            auc: number | null;
-                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
-                            precisionAtRed: number | null;
-                            /** @description Share of churners whose score was red */
-                            recallAtRed: number | null;
-                            f1AtRed: number | null;
-                            /** @description Mean squared error of the probabilities */
-                            brier: number | null;
-                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
-                            calibration: {
-                                from: number;
-                                to: number;
-                                n: number;
-                                meanPredicted: number;
-                                /** @description Share of these accounts that churned within the horizon */
-                                observed: number;
-                            }[] | null;
-                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
-                            featurePsi: {
-                                [key: string]: number;
-                            } | null;
-                            maxFeaturePsi: number | null;
-                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
-                            predictionPsi: number | null;
-                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
-                            alerts: string[];
-                            /** @description Why any figure is null, and what was left out */
-                            notes: string[];
-                            /** @description The latest figures in a sentence */
-                            summary: string;
-                            /** @description The five signals with the largest PSI */
-                            topDrift: {
-                                feature: string;
-                                psi: number;
-                            }[];
-                        } | null;
-                        /** @description Computations, newest first */
-                        series: {
-                            id: number;
-                            modelVersion: string;
-                            computedAt: string;
-                            scoresEvaluated: number;
-                            positives: number;
-                            horizonDays: number | null;
-                            redThreshold: number | null;
-                            driftAccounts: number;
-                            /**
-                             * @description The version's status when this was computed
-                             * @enum {string|null}
-                             */
-                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
-                            /** @description ROC-AUC of the evaluated scores against their outcomes */
-                            auc: number | null;
-                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
-                            precisionAtRed: number | null;
-                            /** @description Share of churners whose score was red */
-                            recallAtRed: number | null;
-                            f1AtRed: number | null;
-                            /** @description Mean squared error of the probabilities */
-                            brier: number | null;
-                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
-                            calibration: {
-                                from: number;
-                                to: number;
-                                n: number;
-                                meanPredicted: number;
-                                /** @description Share of these accounts that churned within the horizon */
-                                observed: number;
-                            }[] | null;
-                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
-                            featurePsi: {
-                                [key: string]: number;
-                            } | null;
-                            maxFeaturePsi: number | null;
-                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
-                            predictionPsi: number | null;
-                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
-                            alerts: string[];
-                            /** @description Why any figure is null, and what was left out */
-                            notes: string[];
-                        }[];
-                    };
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description The key lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Invalid fields, listed in errors[] */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Rate limit exceeded; retry after Retry-After seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-        };
-    };
-    post_ComputePerformance: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                version: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Computed and stored */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        performance: {
-                            id: number;
-                            modelVersion: string;
-                            computedAt: string;
-                            scoresEvaluated: number;
-                            positives: number;
-                            horizonDays: number | null;
-                            redThreshold: number | null;
-                            driftAccounts: number;
-                            /**
-                             * @description The version's status when this was computed
-                             * @enum {string|null}
-                             */
-                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
-                            /** @description ROC-AUC of the evaluated scores against their outcomes */
-                            auc: number | null;
-                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
-                            precisionAtRed: number | null;
-                            /** @description Share of churners whose score was red */
-                            recallAtRed: number | null;
-                            f1AtRed: number | null;
-                            /** @description Mean squared error of the probabilities */
-                            brier: number | null;
-                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
-                            calibration: {
-                                from: number;
-                                to: number;
-                                n: number;
-                                meanPredicted: number;
-                                /** @description Share of these accounts that churned within the horizon */
-                                observed: number;
-                            }[] | null;
-                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
-                            featurePsi: {
-                                [key: string]: number;
-                            } | null;
-                            maxFeaturePsi: number | null;
-                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
-                            predictionPsi: number | null;
-                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
-                            alerts: string[];
-                            /** @description Why any figure is null, and what was left out */
-                            notes: string[];
-                        };
-                        /** @description Ids of the alert events this computation emitted (an alert already sent today keeps its id and is not sent again) */
-                        events: string[];
-                    };
-                };
-            };
-            /** @description Missing or invalid API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description The key lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Invalid fields, listed in errors[] */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description Rate limit exceeded; retry after Retry-After seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail: string;
-                        instance?: string;
-                        errors?: {
-                            field: string;
-                            detail: string;
-                        }[];
-                    };
-                };
-            };
-        };
-    };
     post_SetShadow: {
         parameters: {
             query?: never;
@@ -3649,6 +3253,402 @@ export interface operations {
             };
         };
     };
+    get_GetPerformance: {
+        parameters: {
+            query?: {
+                /** @description Entries to return, default 30, at most 365 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The time series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        /**
+                         * @description candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired
+                         * @enum {string}
+                         */
+                        status: "candidate" | "active" | "shadow" | "retired";
+                        thresholds: {
+                            /** @description model.performance_degraded below this (0.7) */
+                            precisionAtRed: number;
+                            /** @description model.drift_detected above this, for any signal or the predictions (0.2) */
+                            psi: number;
+                            minEvaluableScores: number;
+                            minDriftAccounts: number;
+                        };
+                        /** @description The newest computation, summarised; null before the first */
+                        latest: {
+                            id: number;
+                            modelVersion: string;
+                            computedAt: string;
+                            scoresEvaluated: number;
+                            positives: number;
+                            horizonDays: number | null;
+                            redThreshold: number | null;
+                            driftAccounts: number;
+                            /**
+                             * @description The version's status when this was computed
+                             * @enum {string|null}
+                             */
+                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            f1AtRed: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                            calibration: {
+                                from: number;
+                                to: number;
+                                n: number;
+                                meanPredicted: number;
+                                /** @description Share of these accounts that churned within the horizon */
+                                observed: number;
+                            }[] | null;
+                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                            featurePsi: {
+                                [key: string]: number;
+                            } | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description Why any figure is null, and what was left out */
+                            notes: string[];
+                            /** @description The latest figures in a sentence */
+                            summary: string;
+                            /** @description The five signals with the largest PSI */
+                            topDrift: {
+                                feature: string;
+                                psi: number;
+                            }[];
+                        } | null;
+                        /** @description Computations, newest first */
+                        series: {
+                            id: number;
+                            modelVersion: string;
+                            computedAt: string;
+                            scoresEvaluated: number;
+                            positives: number;
+                            horizonDays: number | null;
+                            redThreshold: number | null;
+                            driftAccounts: number;
+                            /**
+                             * @description The version's status when this was computed
+                             * @enum {string|null}
+                             */
+                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            f1AtRed: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                            calibration: {
+                                from: number;
+                                to: number;
+                                n: number;
+                                meanPredicted: number;
+                                /** @description Share of these accounts that churned within the horizon */
+                                observed: number;
+                            }[] | null;
+                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                            featurePsi: {
+                                [key: string]: number;
+                            } | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description Why any figure is null, and what was left out */
+                            notes: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_ComputePerformance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Computed and stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        performance: {
+                            id: number;
+                            modelVersion: string;
+                            computedAt: string;
+                            scoresEvaluated: number;
+                            positives: number;
+                            horizonDays: number | null;
+                            redThreshold: number | null;
+                            driftAccounts: number;
+                            /**
+                             * @description The version's status when this was computed
+                             * @enum {string|null}
+                             */
+                            modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            f1AtRed: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                            calibration: {
+                                from: number;
+                                to: number;
+                                n: number;
+                                meanPredicted: number;
+                                /** @description Share of these accounts that churned within the horizon */
+                                observed: number;
+                            }[] | null;
+                            /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                            featurePsi: {
+                                [key: string]: number;
+                            } | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description Why any figure is null, and what was left out */
+                            notes: string[];
+                        };
+                        /** @description Ids of the alert events this computation emitted (an alert already sent today keeps its id and is not sent again) */
+                        events: string[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     post_StartRescore: {
         parameters: {
             query?: never;
@@ -3772,13 +3772,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        runId: string;
-                        /** @enum {string} */
-                        status: "queued" | "running" | "completed" | "failed";
                         /** @description api, cron or start */
                         trigger: string;
                         modelVersion: string | null;
                         shadowVersion: string | null;
+                        createdAt: string;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                        error: string | null;
+                        runId: string;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "completed" | "failed";
                         /** @description Accounts when the run started */
                         accounts: number;
                         scored: number;
@@ -3787,12 +3791,8 @@ export interface operations {
                             total: number;
                             done: number;
                         };
-                        createdAt: string;
-                        startedAt: string | null;
-                        finishedAt: string | null;
                         durationMs: number | null;
                         accountsPerSecond: number | null;
-                        error: string | null;
                     };
                 };
             };
@@ -3914,22 +3914,22 @@ export interface operations {
                             id: string;
                             url: string;
                             description: string | null;
+                            /** @enum {string} */
+                            status: "enabled" | "disabled";
+                            createdAt: string;
+                            updatedAt: string;
                             /**
                              * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
                              * @enum {string}
                              */
                             kind: "standard" | "slack";
                             events: string[];
-                            /** @enum {string} */
-                            status: "enabled" | "disabled";
                             /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
                             disabledReason: string | null;
                             /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
                             consecutiveFailures: number;
                             /** @description The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere */
                             secret: string;
-                            createdAt: string;
-                            updatedAt: string;
                         }[];
                     };
                 };
@@ -4027,22 +4027,22 @@ export interface operations {
                         id: string;
                         url: string;
                         description: string | null;
+                        /** @enum {string} */
+                        status: "enabled" | "disabled";
+                        createdAt: string;
+                        updatedAt: string;
                         /**
                          * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
                          * @enum {string}
                          */
                         kind: "standard" | "slack";
                         events: string[];
-                        /** @enum {string} */
-                        status: "enabled" | "disabled";
                         /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
                         disabledReason: string | null;
                         /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
                         consecutiveFailures: number;
                         /** @description The signing secret in full: store it now, it is shown again only on rotation */
                         secret: string;
-                        createdAt: string;
-                        updatedAt: string;
                     };
                 };
             };
@@ -4165,7 +4165,7 @@ export interface operations {
     get_ListDeliveries: {
         parameters: {
             query?: {
-                status?: "pending" | "retrying" | "succeeded" | "failed" | "dead";
+                status?: "pending" | "succeeded" | "retrying" | "failed" | "dead";
                 eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
                 /** @description Page size, default 50, at most 200 */
                 limit?: number;
@@ -4189,14 +4189,17 @@ export interface operations {
                         /** @description Newest first */
                         deliveries: {
                             id: string;
-                            /** @description The event id, sent as webhook-id on every attempt and redelivery */
-                            eventId: string;
                             eventType: string;
                             /** @enum {string} */
-                            status: "pending" | "retrying" | "succeeded" | "failed" | "dead";
+                            status: "pending" | "succeeded" | "retrying" | "failed" | "dead";
+                            lastError: string | null;
+                            createdAt: string;
+                            deliveredAt: string | null;
+                            nextAttemptAt: string | null;
+                            /** @description The event id, sent as webhook-id on every attempt and redelivery */
+                            eventId: string;
                             attempts: number;
                             lastStatusCode: number | null;
-                            lastError: string | null;
                             attemptLog: {
                                 at: string;
                                 /** @description Attempt number; absent on notes */
@@ -4208,9 +4211,6 @@ export interface operations {
                                 /** @description "redelivery requested", "dead-lettered", "endpoint disabled", "url refused" */
                                 note?: string;
                             }[];
-                            createdAt: string;
-                            deliveredAt: string | null;
-                            nextAttemptAt: string | null;
                         }[];
                         /** @description Pass as `cursor` for the next page; null on the last page */
                         nextCursor: string | null;
@@ -4334,14 +4334,17 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        /** @description The event id, sent as webhook-id on every attempt and redelivery */
-                        eventId: string;
                         eventType: string;
                         /** @enum {string} */
-                        status: "pending" | "retrying" | "succeeded" | "failed" | "dead";
+                        status: "pending" | "succeeded" | "retrying" | "failed" | "dead";
+                        lastError: string | null;
+                        createdAt: string;
+                        deliveredAt: string | null;
+                        nextAttemptAt: string | null;
+                        /** @description The event id, sent as webhook-id on every attempt and redelivery */
+                        eventId: string;
                         attempts: number;
                         lastStatusCode: number | null;
-                        lastError: string | null;
                         attemptLog: {
                             at: string;
                             /** @description Attempt number; absent on notes */
@@ -4353,9 +4356,6 @@ export interface operations {
                             /** @description "redelivery requested", "dead-lettered", "endpoint disabled", "url refused" */
                             note?: string;
                         }[];
-                        createdAt: string;
-                        deliveredAt: string | null;
-                        nextAttemptAt: string | null;
                     };
                 };
             };
@@ -4617,22 +4617,22 @@ export interface operations {
                         id: string;
                         url: string;
                         description: string | null;
+                        /** @enum {string} */
+                        status: "enabled" | "disabled";
+                        createdAt: string;
+                        updatedAt: string;
                         /**
                          * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
                          * @enum {string}
                          */
                         kind: "standard" | "slack";
                         events: string[];
-                        /** @enum {string} */
-                        status: "enabled" | "disabled";
                         /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
                         disabledReason: string | null;
                         /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
                         consecutiveFailures: number;
                         /** @description The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere */
                         secret: string;
-                        createdAt: string;
-                        updatedAt: string;
                     };
                 };
             };
@@ -4887,22 +4887,22 @@ export interface operations {
                         id: string;
                         url: string;
                         description: string | null;
+                        /** @enum {string} */
+                        status: "enabled" | "disabled";
+                        createdAt: string;
+                        updatedAt: string;
                         /**
                          * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
                          * @enum {string}
                          */
                         kind: "standard" | "slack";
                         events: string[];
-                        /** @enum {string} */
-                        status: "enabled" | "disabled";
                         /** @description Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH */
                         disabledReason: string | null;
                         /** @description Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it */
                         consecutiveFailures: number;
                         /** @description The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere */
                         secret: string;
-                        createdAt: string;
-                        updatedAt: string;
                     };
                 };
             };

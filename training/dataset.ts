@@ -3,16 +3,11 @@
  * records exactly which data it came from), the label column turned into 0/1, and rows encoded
  * into a dense matrix with the shared encoder the Worker uses.
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Csv, csvRecords, parseCsv } from "../shared/csv";
+import { sha256Hex } from "../shared/hash";
 import { encodedNames, encodeRow, type FeatureSpec, isMissing } from "../shared/model/features";
 import { UsageError } from "./errors";
-
-/** Hex sha256 of text or bytes. */
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
 
 /** A CSV file as read from disk. */
 export interface CsvFile {
@@ -28,8 +23,12 @@ export interface CsvFile {
 /**
  * Reads and parses a CSV file with a header row. `flag` names the CLI option the path came
  * from, so a missing or malformed file is reported against it.
+ *
+ * @example
+ *   const file = await readCsvFile("accounts.csv");
+ *   file.sha256; // as `sha256sum accounts.csv` prints it
  */
-export function readCsvFile(path: string, flag = "--data"): CsvFile {
+export async function readCsvFile(path: string, flag = "--data"): Promise<CsvFile> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -44,7 +43,7 @@ export function readCsvFile(path: string, flag = "--data"): CsvFile {
   }
   const dupes = csv.header.filter((h, i) => csv.header.indexOf(h) !== i);
   if (dupes.length) throw new UsageError(flag, `${path} has duplicate column names: ${[...new Set(dupes)].join(", ")}`);
-  return { path, csv, records: csvRecords(csv), sha256: sha256Hex(bytes), bytes: bytes.length };
+  return { path, csv, records: csvRecords(csv), sha256: await sha256Hex(bytes), bytes: bytes.length };
 }
 
 /** The label column read as 0/1, for the rows whose label is present. */

@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { brier, logLoss, prAuc, rocAuc } from "../shared/metrics";
 import type { ModelArtifact } from "../shared/model/artifact";
 import { Scorer } from "../shared/model/scorer";
-import { parseLabels, readCsvFile, sha256Hex } from "./dataset";
+import { sha256Hex } from "../shared/hash";
+import { parseLabels, readCsvFile } from "./dataset";
 import { calibrationReport, intervalCoverage } from "./calibrate";
 import { UsageError } from "./errors";
 import { renderReport } from "./html-report";
@@ -26,8 +27,11 @@ export interface LoadedModel {
  * Loads `model.json` from a directory (or a direct file path), checks it against
  * `model.json.sha256` when that file exists, and builds its scorer. Throws a UsageError
  * naming `flag` for a missing, corrupted or malformed model.
+ *
+ * @example
+ *   const { scorer, checksumVerified } = await loadModel("models/m1");
  */
-export function loadModel(pathOrDir: string, flag = "--model"): LoadedModel {
+export async function loadModel(pathOrDir: string, flag = "--model"): Promise<LoadedModel> {
   const path = existsSync(pathOrDir) && statSync(pathOrDir).isDirectory() ? join(pathOrDir, "model.json") : pathOrDir;
   let bytes: Buffer;
   try {
@@ -35,7 +39,7 @@ export function loadModel(pathOrDir: string, flag = "--model"): LoadedModel {
   } catch {
     throw new UsageError(flag, `no model at ${path}; pass the directory train --out wrote`);
   }
-  const sha256 = sha256Hex(bytes);
+  const sha256 = await sha256Hex(bytes);
   let checksumVerified = false;
   if (existsSync(`${path}.sha256`)) {
     const expected = readFileSync(`${path}.sha256`, "utf8").trim().split(/\s+/)[0];
@@ -97,14 +101,14 @@ export interface Evaluation {
  * log loss and the risk-tier table.
  *
  * @example
- *   const e = evaluate({ model: "models/m1", data: "holdout.csv" });
+ *   const e = await evaluate({ model: "models/m1", data: "holdout.csv" });
  *   e.auc; // e.g. 0.84
  */
-export function evaluate(options: EvaluateOptions): Evaluation {
+export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const started = performance.now();
-  const model = loadModel(options.model);
+  const model = await loadModel(options.model);
   const { artifact, scorer } = model;
-  const file = readCsvFile(options.data, "--data");
+  const file = await readCsvFile(options.data, "--data");
   const column = options.label ?? artifact.label.column;
   const positive = options.positive ?? artifact.label.positive;
   if (options.label === undefined && !file.csv.header.includes(column)) {

@@ -13,7 +13,7 @@
  * Where a node has no missing values, unseen missing values follow the child with more hessian.
  *
  * Split thresholds are float32 bin boundaries, and a row goes left iff fround(x) < threshold,
- * exactly as the edge scorer (`shared/model/gbdt.ts`) and XGBoost decide, so a training row's
+ * exactly as the edge scorer (`shared/model/gbdt/`) and XGBoost decide, so a training row's
  * margin during boosting equals its margin at the edge, bit for bit.
  *
  * Speed (Telco, 300 trees of depth 4: about XGBoost's single-thread time; see bench/): rows are
@@ -21,254 +21,21 @@
  * node as total minus the rest (one-hot columns are mostly that bin); children at the depth
  * limit get no histogram; rows are partitioned through a per-split bin → side table without
  * branches.
+ *
+ * The boosting loop is here; its parts sit in `gbdt/`: settings and result (`options.ts`),
+ * binning (`bins.ts`), histograms and split finding (`splits.ts`), the growing tree
+ * (`tree-builder.ts`).
  */
-import type { GbdtParams } from "../shared/model/artifact";
-import { encodeGbdt, type GbdtModel, type GbdtTree } from "../shared/model/gbdt";
+import { encodeGbdt, type GbdtModel, type GbdtTree } from "../shared/model/gbdt/format";
+import { binFeatures } from "./gbdt/bins";
+import { checkOptions, DEFAULT_GBDT_OPTIONS, type GbdtOptions, type GbdtResult, type GbdtTrainInput } from "./gbdt/options";
+import { bestSplit, buildHist, type Candidate, NO_HIST, type Split, splittable } from "./gbdt/splits";
+import { leafOf, TreeBuilder } from "./gbdt/tree-builder";
 import { mulberry32 } from "./split";
 
-export interface GbdtOptions {
-  /** Boosting rounds (trees) at most; early stopping may keep fewer. */
-  rounds: number;
-  /** Shrinkage: each tree's leaves are scaled by this. */
-  learningRate: number;
-  /** Deepest split level (a depth-d tree has up to 2^d leaves). */
-  maxDepth: number;
-  /** Most leaves per tree; 0 means 2^maxDepth. Nodes with the largest gain are split first. */
-  maxLeaves: number;
-  /** Least hessian sum (≈ p(1−p) summed over rows) a child may have. */
-  minChildWeight: number;
-  /** L2 penalty on leaf values. */
-  lambda: number;
-  /** Least gain for a split to be made (XGBoost's gamma / min_split_loss). */
-  gamma: number;
-  /** Share of rows each tree is fitted on (Bernoulli sample per tree). */
-  subsample: number;
-  /** Share of columns each tree may split on (sampled per tree). */
-  colsample: number;
-  /** Quantile bins per feature, at most; missing values get one more bin of their own. */
-  maxBins: number;
-  /** Stop after this many rounds without a better validation loss (0: never stop early). */
-  earlyStoppingRounds: number;
-  /** Seeds row and column sampling. */
-  seed: number;
-  /** Starting margin; default the log-odds of the training base rate. */
-  baseMargin?: number;
-}
+export { DEFAULT_GBDT_OPTIONS, type GbdtOptions, type GbdtResult, type GbdtTrainInput, type GbdtValidation } from "./gbdt/options";
 
-/** The settings used when none are given. */
-export const DEFAULT_GBDT_OPTIONS: GbdtOptions = {
-  rounds: 300,
-  learningRate: 0.05,
-  maxDepth: 4,
-  maxLeaves: 0,
-  minChildWeight: 1,
-  lambda: 1,
-  gamma: 0,
-  subsample: 0.8,
-  colsample: 0.8,
-  maxBins: 256,
-  earlyStoppingRounds: 30,
-  seed: 42,
-};
-
-/** Rows to stop early on: row-major like the training matrix, missing inputs NaN. */
-export interface GbdtValidation {
-  x: Float64Array;
-  y: ArrayLike<number>;
-  rows: number;
-}
-
-export interface GbdtTrainInput extends Partial<GbdtOptions> {
-  validation?: GbdtValidation;
-  /** Called after every round with the validation log loss (NaN without validation rows). */
-  onRound?: (round: number, validationLoss: number) => void;
-}
-
-export interface GbdtResult {
-  /** The artifact's model: the trees up to and including `bestIteration`. */
-  params: GbdtParams;
-  /** The same trees in memory. */
-  model: GbdtModel;
-  /** 0-based round kept (the last one without validation rows). */
-  bestIteration: number;
-  /** Rounds actually run. */
-  rounds: number;
-  /** Mean validation log loss at `bestIteration`, when validation rows were given. */
-  validationLoss?: number;
-  /** Mean training log loss of the kept model (on all training rows). */
-  trainLoss: number;
-  ms: number;
-}
-
-/** Features cut into bins, in the two layouts the trainer needs. */
-interface Binned {
-  /** First global bin of each feature: feature f owns bins start[f] .. start[f] + count[f]. */
-  start: Int32Array;
-  /** Value bins of each feature; the missing bin is start[f] + count[f]. */
-  count: Int32Array;
-  /** cuts[f][b]: a value goes to a bin above b iff fround(value) >= cuts[f][b]. */
-  cuts: Float32Array[];
-  totalBins: number;
-  /** Column-major global bin of every cell (bins[f * rows + r]): for routing rows at a split. */
-  byColumn: Uint16Array | Int32Array;
-  /**
-   * Each row's global bins, leaving out each feature's most frequent value bin (CSR: row r's
-   * bins are entries[rowStart[r] .. rowStart[r + 1]]). A histogram gets that bin as the node
-   * total minus the feature's other bins, so one-hot columns, mostly zero, cost little.
-   */
-  rowStart: Int32Array;
-  entries: Uint16Array | Int32Array;
-  /** Global id of each feature's most frequent value bin (never the missing bin). */
-  frequent: Int32Array;
-}
-
-/**
- * Cuts every column into at most `maxBins` quantile bins of its float32 values (ties kept in
- * one bin) plus one missing bin. A column with few distinct values gets one bin per value.
- */
-function binFeatures(x: Float64Array, rows: number, cols: number, maxBins: number): Binned {
-  const start = new Int32Array(cols);
-  const count = new Int32Array(cols);
-  const cuts: Float32Array[] = [];
-  const values = new Float32Array(rows);
-  let total = 0;
-  for (let f = 0; f < cols; f++) {
-    let n = 0;
-    for (let r = 0; r < rows; r++) {
-      const v = x[r * cols + f];
-      if (v === v) values[n++] = v;
-    }
-    const sorted = values.subarray(0, n).sort();
-    let distinct = 0;
-    for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
-    const c: number[] = [];
-    if (distinct <= maxBins) {
-      for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) c.push(sorted[i]);
-    } else {
-      // Rank quantiles; a cut equal to the previous one (a heavy tie) is skipped, so popular
-      // values keep a bin to themselves.
-      for (let k = 1; k < maxBins; k++) {
-        const v = sorted[Math.floor((k * n) / maxBins)];
-        if (v > sorted[0] && (c.length === 0 || v > c[c.length - 1])) c.push(v);
-      }
-    }
-    cuts.push(Float32Array.from(c));
-    start[f] = total;
-    count[f] = c.length + 1;
-    total += c.length + 2;
-  }
-  const wide = total > 0xffff;
-  const byColumn = wide ? new Int32Array(rows * cols) : new Uint16Array(rows * cols);
-  const frequent = new Int32Array(cols);
-  const tally = new Int32Array(total);
-  for (let f = 0; f < cols; f++) {
-    const c = cuts[f];
-    const missing = start[f] + count[f];
-    for (let r = 0; r < rows; r++) {
-      const v = x[r * cols + f];
-      let bin = missing;
-      if (v === v) {
-        const xf = Math.fround(v);
-        // Bin = number of cuts <= xf (upper bound), so bin <= b iff xf < c[b].
-        let lo = 0;
-        let hi = c.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (c[mid] <= xf) lo = mid + 1;
-          else hi = mid;
-        }
-        bin = start[f] + lo;
-      }
-      byColumn[f * rows + r] = bin;
-      tally[bin]++;
-    }
-    let top = start[f];
-    for (let b = start[f]; b < missing; b++) if (tally[b] > tally[top]) top = b;
-    frequent[f] = top;
-  }
-  let nnz = 0;
-  for (let f = 0; f < cols; f++) nnz += rows - tally[frequent[f]];
-  const rowStart = new Int32Array(rows + 1);
-  const entries = wide ? new Int32Array(nnz) : new Uint16Array(nnz);
-  let at = 0;
-  for (let r = 0; r < rows; r++) {
-    rowStart[r] = at;
-    for (let f = 0; f < cols; f++) {
-      const bin = byColumn[f * rows + r];
-      if (bin !== frequent[f]) entries[at++] = bin;
-    }
-  }
-  rowStart[rows] = at;
-  return { start, count, cuts, totalBins: total, byColumn, rowStart, entries, frequent };
-}
-
-/** The best split found for a node. */
-interface Split {
-  gain: number;
-  feature: number;
-  /** Last global bin that goes left (value bins only). */
-  bin: number;
-  threshold: number;
-  defaultLeft: boolean;
-  gl: number;
-  hl: number;
-}
-
-/** A leaf waiting to be split: its rows, sums, histogram and best split. */
-interface Candidate {
-  node: number;
-  begin: number;
-  end: number;
-  depth: number;
-  g: number;
-  h: number;
-  hist: Float64Array;
-  split: Split | null;
-}
-
-const NO_HIST = new Float64Array(0);
-
-/** Whether a new leaf may be split further, so that it needs a histogram. */
-function splittable(c: Candidate, o: GbdtOptions): boolean {
-  return c.depth < o.maxDepth && c.h >= 2 * o.minChildWeight && c.end - c.begin >= 2;
-}
-
-/** A tree under construction, in growable arrays. */
-class TreeBuilder {
-  feature: number[] = [];
-  value: number[] = [];
-  left: number[] = [];
-  right: number[] = [];
-  defaultLeft: number[] = [];
-  cover: number[] = [];
-  /** Last bin going left and missing bin, for routing rows by bin. */
-  splitBin: number[] = [];
-  missingBin: number[] = [];
-
-  add(cover: number): number {
-    this.feature.push(-1);
-    this.value.push(0);
-    this.left.push(-1);
-    this.right.push(-1);
-    this.defaultLeft.push(0);
-    this.cover.push(cover);
-    this.splitBin.push(0);
-    this.missingBin.push(0);
-    return this.feature.length - 1;
-  }
-
-  toTree(): GbdtTree {
-    return {
-      feature: Int32Array.from(this.feature),
-      value: Float32Array.from(this.value),
-      left: Int32Array.from(this.left),
-      right: Int32Array.from(this.right),
-      defaultLeft: Uint8Array.from(this.defaultLeft),
-      cover: Float64Array.from(this.cover),
-    };
-  }
-}
-
+/** Mean log loss of the first `n` margins against their labels. */
 function logLossOf(y: ArrayLike<number>, margin: Float64Array, n: number): number {
   let sum = 0;
   for (let i = 0; i < n; i++) {
@@ -277,16 +44,6 @@ function logLossOf(y: ArrayLike<number>, margin: Float64Array, n: number): numbe
     sum += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y[i] * z;
   }
   return n ? sum / n : NaN;
-}
-
-/** Leaf a raw row reaches, by the edge scorer's float32 rule. */
-function leafOf(tree: TreeBuilder, x: Float64Array, offset: number): number {
-  let n = 0;
-  while (tree.feature[n] >= 0) {
-    const v = x[offset + tree.feature[n]];
-    n = v !== v ? (tree.defaultLeft[n] ? tree.left[n] : tree.right[n]) : Math.fround(v) < tree.value[n] ? tree.left[n] : tree.right[n];
-  }
-  return n;
 }
 
 /**
@@ -525,111 +282,4 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
     trainLoss: logLossOf(y, margin, rows),
     ms: performance.now() - started,
   };
-}
-
-function checkOptions(o: GbdtOptions, x: Float64Array, y: ArrayLike<number>, rows: number, cols: number): void {
-  if (!(rows > 0 && cols > 0) || x.length < rows * cols) throw new RangeError(`matrix of ${x.length} values is not ${rows} × ${cols}`);
-  if (y.length < rows) throw new RangeError(`${y.length} labels for ${rows} rows`);
-  for (let i = 0; i < rows; i++) if (y[i] !== 0 && y[i] !== 1) throw new RangeError(`labels must be 0 or 1, row ${i} has ${y[i]}`);
-  const positive = (name: keyof GbdtOptions, v: number) => {
-    if (!(v > 0)) throw new RangeError(`${name} must be > 0, got ${v}`);
-  };
-  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new RangeError(`rounds must be a whole number >= 1, got ${o.rounds}`);
-  if (!Number.isInteger(o.maxDepth) || o.maxDepth < 0) throw new RangeError(`maxDepth must be a whole number >= 0, got ${o.maxDepth}`);
-  positive("learningRate", o.learningRate);
-  if (!(o.minChildWeight >= 0)) throw new RangeError(`minChildWeight must be >= 0, got ${o.minChildWeight}`);
-  if (!(o.lambda >= 0)) throw new RangeError(`lambda must be >= 0, got ${o.lambda}`);
-  if (!(o.gamma >= 0)) throw new RangeError(`gamma must be >= 0, got ${o.gamma}`);
-  if (!(o.subsample > 0 && o.subsample <= 1)) throw new RangeError(`subsample must be in (0, 1], got ${o.subsample}`);
-  if (!(o.colsample > 0 && o.colsample <= 1)) throw new RangeError(`colsample must be in (0, 1], got ${o.colsample}`);
-  if (!Number.isInteger(o.maxBins) || o.maxBins < 2) throw new RangeError(`maxBins must be a whole number >= 2, got ${o.maxBins}`);
-  if (cols > 0x7fff) throw new RangeError(`at most 32,767 encoded columns fit the tree format, got ${cols}`);
-}
-
-/**
- * Sums gradient and hessian of rows idx[begin..end) into `hist` (interleaved g, h per bin),
- * given the node's totals `g`, `h`. Only the sampled `features` come out right.
- */
-function buildHist(hist: Float64Array, binned: Binned, features: Int32Array, idx: Int32Array, begin: number, end: number, gh: Float64Array, g: number, h: number): void {
-  const { rowStart, entries, frequent, start, count } = binned;
-  hist.fill(0);
-  for (let k = begin; k < end; k++) {
-    const r = idx[k];
-    const gr = gh[2 * r];
-    const hr = gh[2 * r + 1];
-    for (let p = rowStart[r], e = rowStart[r + 1]; p < e; p++) {
-      const b = entries[p] << 1;
-      hist[b] += gr;
-      hist[b + 1] += hr;
-    }
-  }
-  // Each feature's most frequent bin was skipped: it holds whatever the other bins do not.
-  for (let j = 0; j < features.length; j++) {
-    const f = features[j];
-    const top = frequent[f];
-    let gs = 0;
-    let hs = 0;
-    for (let b = start[f], e = start[f] + count[f]; b <= e; b++) {
-      gs += hist[2 * b];
-      hs += hist[2 * b + 1];
-    }
-    hist[2 * top] = g - gs;
-    // Rounding must not make a hessian sum negative.
-    hist[2 * top + 1] = Math.max(h - hs, 0);
-  }
-}
-
-/** The best split of a node over the sampled features, or null when none gains anything. */
-function bestSplit(c: Candidate, binned: Binned, features: Int32Array, o: GbdtOptions): Split | null {
-  const { start, count, cuts } = binned;
-  const hist = c.hist;
-  const G = c.g;
-  const H = c.h;
-  const lambda = o.lambda;
-  const mcw = o.minChildWeight;
-  const parentScore = (G * G) / (H + lambda);
-  let best: Split | null = null;
-  let bestGain = Math.max(o.gamma, 1e-10);
-  for (let j = 0; j < features.length; j++) {
-    const f = features[j];
-    const s = start[f];
-    const nb = count[f];
-    const gm = hist[2 * (s + nb)];
-    const hm = hist[2 * (s + nb) + 1];
-    const hasMissing = hm > 0;
-    let gl = 0;
-    let hl = 0;
-    // Split after value bin b (b = nb − 1 only with missing rows: present left, missing right).
-    const last = hasMissing ? nb - 1 : nb - 2;
-    for (let b = 0; b <= last; b++) {
-      gl += hist[2 * (s + b)];
-      hl += hist[2 * (s + b) + 1];
-      // Missing rows right.
-      const hr = H - hl;
-      if (hl >= mcw && hr >= mcw) {
-        const gr = G - gl;
-        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
-        if (gain > bestGain) {
-          bestGain = gain;
-          // With no missing rows here, unseen missing values follow the heavier side.
-          const dl = !hasMissing && hl >= hr;
-          best = { gain, feature: f, bin: s + b, threshold: b < nb - 1 ? cuts[f][b] : Infinity, defaultLeft: dl, gl, hl };
-        }
-      }
-      if (!hasMissing || b === nb - 1) continue;
-      // Missing rows left.
-      const gl2 = gl + gm;
-      const hl2 = hl + hm;
-      const hr2 = H - hl2;
-      if (hl2 >= mcw && hr2 >= mcw) {
-        const gr2 = G - gl2;
-        const gain = (gl2 * gl2) / (hl2 + lambda) + (gr2 * gr2) / (hr2 + lambda) - parentScore;
-        if (gain > bestGain) {
-          bestGain = gain;
-          best = { gain, feature: f, bin: s + b, threshold: cuts[f][b], defaultLeft: true, gl: gl2, hl: hl2 };
-        }
-      }
-    }
-  }
-  return best;
 }

@@ -10,14 +10,17 @@
  * regression, so every score's drivers are exact and read like the rules a CS lead would write.
  */
 import { type Csv, csvRecords, toCsv } from "../shared/csv";
-import { DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact } from "../shared/model/artifact";
-import { type CsSignal, recogniseSignal, SIGNAL_PRIORS } from "../shared/model/cs-signals";
+import { sha256Hex } from "../shared/hash";
+import { buildArtifact, DEFAULT_TIERS, type ModelArtifact } from "../shared/model/artifact";
+import { type CsSignal, recogniseSignal, SIGNAL_PRIORS } from "../shared/cs/signals";
 import { encodedOwners, type FeatureSpec, isMissing, type NumericFeature, toNumber } from "../shared/model/features";
-import { type CsvFile, columnMeans, encodeMatrix, listColumns, sha256Hex } from "./dataset";
+import { type CsvFile, columnMeans, encodeMatrix, listColumns } from "./dataset";
 import { UsageError } from "./errors";
 import { type ExcludedColumn, inferFeatures, looksNumeric } from "./infer";
+import { versionId } from "./version";
 
-export { type CsSignal, nextAction, recogniseSignal, SIGNAL_PRIORS } from "../shared/model/cs-signals";
+export { type CsSignal, recogniseSignal, SIGNAL_PRIORS } from "../shared/cs/signals";
+export { nextAction } from "../shared/cs/wording";
 
 /** Labelled accounts below which no model is trusted and the scorecard scores instead. */
 export const MIN_LABELLED_ROWS = 200;
@@ -46,10 +49,6 @@ function logit(p: number): number {
   return Math.log(p / (1 - p));
 }
 
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-}
-
 function fmt(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2);
 }
@@ -64,10 +63,10 @@ function fmt(v: number): string {
  * Throws a UsageError naming `--label`, `--positive`, `--id` or `--arr` for a bad option.
  *
  * @example
- *   const artifact = buildScorecard(readCsvFile("accounts.csv"), { id: "Customer_ID" });
+ *   const artifact = await buildScorecard(await readCsvFile("accounts.csv"), { id: "Customer_ID" });
  *   new Scorer(artifact).score({ Login_Days_Last_30: 8, Support_Tickets_Last_Quarter: 7 }).drivers;
  */
-export function buildScorecard(input: Csv | CsvFile, options: ScorecardOptions = {}): ModelArtifact {
+export async function buildScorecard(input: Csv | CsvFile, options: ScorecardOptions = {}): Promise<ModelArtifact> {
   const file = "csv" in input ? input : null;
   const csv = file ? file.csv : (input as Csv);
   const records = file ? file.records : csvRecords(csv);
@@ -184,12 +183,9 @@ export function buildScorecard(input: Csv | CsvFile, options: ScorecardOptions =
   });
 
   const now = options.now ?? new Date();
-  const dataSha256 = file ? file.sha256 : sha256Hex(toCsv(csv.header, csv.rows));
-  const version = `churn-${stamp(now)}-${sha256Hex(`${dataSha256}:scorecard:${intercept}:${weights.join(",")}`).slice(0, 6)}`;
-  return {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    version,
+  const dataSha256 = file ? file.sha256 : await sha256Hex(toCsv(csv.header, csv.rows));
+  return buildArtifact({
+    version: versionId("churn", now, await sha256Hex(`${dataSha256}:scorecard:${intercept}:${weights.join(",")}`)),
     createdAt: now.toISOString(),
     target: "churn",
     label: { column: options.label ?? "", positive: options.positive ?? "" },
@@ -217,7 +213,7 @@ export function buildScorecard(input: Csv | CsvFile, options: ScorecardOptions =
       seed: 0,
       excludedColumns,
     },
-  };
+  });
 }
 
 /** Plain standardised numerics only: the scorecard's weights are per standard deviation. */

@@ -7,9 +7,11 @@ import { readFileSync } from "node:fs";
 import type { BatchItem } from "drizzle-orm/batch";
 import { csvRecords, parseCsv } from "../shared/csv";
 import type { Signals } from "../shared/db/schema";
-import { type AccountWrite, db, insertScoreStatements, runBatch, type ScoreWrite, toScoreWrite, upsertAccountStatements } from "../shared/db/write";
+import { type AccountWrite, upsertAccountStatements } from "../shared/db/accounts";
+import { db, runBatch } from "../shared/db/write";
+import { insertScoreStatements, type ScoreWrite, toScoreWrite } from "../shared/db/scores";
 import { isMissing } from "../shared/model/features";
-import { type ActiveModels, assess } from "../shared/model/assess";
+import { type ActiveModels, assess } from "../shared/cs/assess";
 import { newRunId, recordCompletedRun } from "../shared/db/portfolio";
 
 /** D1 takes at most this many statements per batch comfortably; each batch is one transaction. */

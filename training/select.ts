@@ -6,7 +6,7 @@
  * exactly the same path.
  */
 import type { Csv } from "../shared/csv";
-import type { GbdtParams, LogisticParams, ModelParams } from "../shared/model/artifact";
+import { buildArtifact, type Calibration, DEFAULT_TIERS, type GbdtParams, type LogisticParams, type ModelParams, type TierThresholds } from "../shared/model/artifact";
 import type { FeatureSpec } from "../shared/model/features";
 import { prAuc, rocAuc, logLoss } from "../shared/metrics";
 import { Scorer } from "../shared/model/scorer";
@@ -103,24 +103,36 @@ export async function fitRecipe(recipe: Recipe, input: FitInput, rows: number[],
   };
 }
 
+/**
+ * The edge scorer for a fitted model that is not an artifact yet (no version, metrics or
+ * provenance), so cross-validation and the hold-out are scored exactly as the Worker will.
+ *
+ * @example
+ *   const p = scorerFor(fitted, calibration).probability(records[i]);
+ */
+export function scorerFor(fitted: Fitted, calibration?: Calibration, tiers: TierThresholds = DEFAULT_TIERS): Scorer {
+  return new Scorer(
+    buildArtifact({
+      version: "cv",
+      createdAt: "",
+      target: "churn",
+      label: { column: "", positive: "" },
+      idColumn: null,
+      arrColumn: null,
+      features: fitted.features,
+      baseline: fitted.baseline,
+      model: fitted.model,
+      calibration,
+      tiers,
+      metrics: {},
+      training: { dataSha256: "", dataFile: "", rows: 0, positives: 0, holdoutRows: 0, seed: 0, excludedColumns: [] },
+    }),
+  );
+}
+
 /** Log-odds of a fitted model on the CSV rows `rows`, through the edge scorer itself. */
 export function marginsOf(fitted: Fitted, records: Record<string, string>[], rows: number[]): Float64Array {
-  const scorer = new Scorer({
-    format: "foresight-model",
-    formatVersion: 2,
-    version: "cv",
-    createdAt: "",
-    target: "churn",
-    label: { column: "", positive: "" },
-    idColumn: null,
-    arrColumn: null,
-    features: fitted.features,
-    baseline: fitted.baseline,
-    model: fitted.model,
-    tiers: { red: 0.7, yellow: 0.4 },
-    metrics: {},
-    training: { dataSha256: "", dataFile: "", rows: 0, positives: 0, holdoutRows: 0, seed: 0, excludedColumns: [] },
-  });
+  const scorer = scorerFor(fitted);
   return Float64Array.from(rows, (r) => scorer.margin(records[r]));
 }
 

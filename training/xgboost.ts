@@ -7,10 +7,11 @@
  * missing values take the learned default side), and XGBoost's `sum_hessian` becomes each
  * node's cover, so Foresight's TreeSHAP reproduces `predict(pred_contribs=True)`.
  */
-import { createHash } from "node:crypto";
-import { DEFAULT_TIERS, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelArtifact, parseArtifact } from "../shared/model/artifact";
+import { sha256Hex } from "../shared/hash";
+import { buildArtifact, DEFAULT_TIERS, type ModelArtifact, parseArtifact } from "../shared/model/artifact";
 import type { NumericFeature } from "../shared/model/features";
-import { encodeGbdt, type GbdtModel, type GbdtTree } from "../shared/model/gbdt";
+import { encodeGbdt, type GbdtModel, type GbdtTree } from "../shared/model/gbdt/format";
+import { versionId } from "./version";
 
 /** The parts of XGBoost's JSON model schema (1.x and 2.x) that the importer reads. */
 interface XgbTreeJson {
@@ -144,23 +145,18 @@ export interface ImportOptions {
  *
  * @example
  *   const text = readFileSync("xgb.json", "utf8");
- *   const artifact = importXgboost(JSON.parse(text), { sourceFile: "xgb.json", sourceBytes: text });
- *   writeArtifact("models/xgb", artifact);
+ *   const artifact = await importXgboost(JSON.parse(text), { sourceFile: "xgb.json", sourceBytes: text });
+ *   await writeArtifact("models/xgb", artifact);
  */
-export function importXgboost(json: unknown, options: ImportOptions = {}): ModelArtifact {
+export async function importXgboost(json: unknown, options: ImportOptions = {}): Promise<ModelArtifact> {
   const imported = readXgboostJson(json);
   const params = encodeGbdt(imported.model);
   const features: NumericFeature[] = imported.featureNames.map((name) => ({ name, kind: "numeric", mean: 0, std: 1, fill: 0 }));
   const now = options.now ?? new Date();
   const target = options.target ?? "churn";
-  const sha = createHash("sha256")
-    .update(options.sourceBytes ?? JSON.stringify(json))
-    .digest("hex");
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const artifact: ModelArtifact = {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    version: `${target}-xgb-${stamp}-${sha.slice(0, 6)}`,
+  const sha = await sha256Hex(options.sourceBytes ?? JSON.stringify(json));
+  const artifact = buildArtifact({
+    version: versionId(`${target}-xgb`, now, sha),
     createdAt: now.toISOString(),
     target,
     label: options.label ?? { column: "label", positive: "1" },
@@ -182,6 +178,6 @@ export function importXgboost(json: unknown, options: ImportOptions = {}): Model
     },
     // XGBoost files do not record the data they were trained on.
     training: { dataSha256: "", dataFile: "", rows: 0, positives: 0, holdoutRows: 0, seed: 0, excludedColumns: [] },
-  };
+  });
   return parseArtifact(artifact);
 }

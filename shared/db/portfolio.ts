@@ -2,8 +2,9 @@
  * Portfolio figures (accounts and ARR per tier, ARR at risk) straight from the accounts' current
  * scores, and the rescoring runs that record them. Shared by the Worker and the Node CLIs.
  */
-export const TIERS = ["red", "yellow", "green", "blue"] as const;
-export type Tier = (typeof TIERS)[number];
+import type { SqlPick } from "./rows";
+import type { accounts, rescoreRuns } from "./schema";
+import { PORTFOLIO_TIERS as TIERS, type PortfolioTier as Tier } from "../tiers";
 
 export interface TierFigures {
   accounts: number;
@@ -24,7 +25,7 @@ export interface PortfolioFigures {
 export async function portfolioFigures(d1: D1Database): Promise<PortfolioFigures> {
   const rows = await d1
     .prepare("SELECT tier, count(*) AS accounts, coalesce(sum(arr), 0) AS arr, coalesce(sum(arr_at_risk), 0) AS at_risk FROM accounts GROUP BY tier")
-    .all<{ tier: string | null; accounts: number; arr: number; at_risk: number }>();
+    .all<SqlPick<typeof accounts, "tier"> & { accounts: number; arr: number; at_risk: number }>();
   const tiers = Object.fromEntries(TIERS.map((t) => [t, { accounts: 0, arr: 0 }])) as Record<Tier, TierFigures>;
   const out: PortfolioFigures = { tiers, arrAtRisk: 0, accounts: 0, arr: 0, unscored: { accounts: 0, arr: 0 } };
   for (const r of rows.results) {
@@ -38,15 +39,8 @@ export async function portfolioFigures(d1: D1Database): Promise<PortfolioFigures
   return out;
 }
 
-export interface RunRecord {
-  id: string;
-  trigger: string;
-  modelVersion: string;
-  accounts: number;
-  scored: number;
-  tierChanges: number;
-  startedAt: string;
-}
+/** A finished run to record: the `rescore_runs` columns a caller knows. */
+export type RunRecord = Required<Pick<typeof rescoreRuns.$inferInsert, "id" | "trigger" | "modelVersion" | "accounts" | "scored" | "tierChanges" | "startedAt">>;
 
 /** Records a finished rescoring run with the portfolio it left behind. */
 export async function recordCompletedRun(d1: D1Database, run: RunRecord): Promise<PortfolioFigures> {
@@ -61,19 +55,15 @@ export async function recordCompletedRun(d1: D1Database, run: RunRecord): Promis
   return portfolio;
 }
 
-export interface CompletedRun {
-  id: string;
-  trigger: string;
-  finishedAt: string;
-  portfolio: PortfolioFigures;
-}
+/** A completed run with the portfolio it left behind. */
+export type CompletedRun = Pick<typeof rescoreRuns.$inferSelect, "id" | "trigger"> & { finishedAt: string; portfolio: PortfolioFigures };
 
 /** The most recent completed runs, newest first. */
 export async function completedRuns(d1: D1Database, limit = 2): Promise<CompletedRun[]> {
   const rows = await d1
     .prepare("SELECT id, trigger, finished_at, portfolio FROM rescore_runs WHERE status = 'completed' AND portfolio IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ?1")
     .bind(limit)
-    .all<{ id: string; trigger: string; finished_at: string; portfolio: string }>();
+    .all<SqlPick<typeof rescoreRuns, "id" | "trigger"> & { finished_at: string; portfolio: string }>(); // both non-null by the WHERE
   return rows.results.map((r) => ({ id: r.id, trigger: r.trigger, finishedAt: r.finished_at, portfolio: JSON.parse(r.portfolio) as PortfolioFigures }));
 }
 

@@ -18,14 +18,8 @@ export function artifactKey(version: string): string {
   return `models/${version}/model.json`;
 }
 
-export interface PublishResult {
-  version: string;
-  r2Key: string;
-  sha256: string;
-  sizeBytes: number;
-  status: "candidate" | "active";
-  alreadyPublished: boolean;
-}
+/** The registered version after publishing, and whether these bytes were there already. */
+export type PublishResult = Pick<typeof models.$inferSelect, "version" | "r2Key" | "sha256" | "sizeBytes"> & { status: "candidate" | "active"; alreadyPublished: boolean };
 
 /**
  * Stores an artifact in R2 and registers it in D1, optionally making it the active model of
@@ -80,11 +74,8 @@ export async function activateVersion(d1: D1Database, version: string, target: s
   ]);
 }
 
-export interface ActiveModelRow {
-  version: string;
-  r2Key: string;
-  sha256: string;
-}
+/** What loading a version's artifact needs from its `models` row. */
+export type ActiveModelRow = Pick<typeof models.$inferSelect, "version" | "r2Key" | "sha256">;
 
 export async function activeModelRow(d1: D1Database, target = "churn"): Promise<ActiveModelRow | undefined> {
   return db(d1)

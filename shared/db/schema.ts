@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { z } from "zod";
 
 /** A scalar signal value as stored in `features` JSON: numbers, strings, booleans or null (missing). */
 export type SignalValue = number | string | boolean | null;
@@ -176,6 +177,8 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_hash_idx").on(t.keyHash)],
 );
 
+export const CHUNK_STATUSES = ["queued", "completed"] as const;
+
 /** One id-range chunk of a rescoring run; finishing it is recorded once, however often it is retried. */
 export const rescoreChunks = sqliteTable(
   "rescore_chunks",
@@ -185,7 +188,7 @@ export const rescoreChunks = sqliteTable(
     /** Accounts with fromId <= id < toId (toId null: to the end). */
     fromId: text("from_id").notNull(),
     toId: text("to_id"),
-    status: text("status", { enum: ["queued", "completed"] }).notNull().default("queued"),
+    status: text("status", { enum: CHUNK_STATUSES }).notNull().default("queued"),
     scored: integer("scored").notNull().default(0),
     tierChanges: integer("tier_changes").notNull().default(0),
     attempts: integer("attempts").notNull().default(0),
@@ -221,17 +224,20 @@ export const events = sqliteTable(
   (t) => [index("events_type_idx").on(t.type, t.createdAt), index("events_account_idx").on(t.accountId, t.createdAt)],
 );
 
+export const WEBHOOK_KINDS = ["standard", "slack"] as const;
+export const ENDPOINT_STATUSES = ["enabled", "disabled"] as const;
+
 /** Webhook endpoints: Standard Webhooks receivers, or Slack incoming webhooks (`kind: slack`). */
 export const webhookEndpoints = sqliteTable("webhook_endpoints", {
   id: text("id").primaryKey(),
   url: text("url").notNull(),
   description: text("description"),
-  kind: text("kind", { enum: ["standard", "slack"] }).notNull().default("standard"),
+  kind: text("kind", { enum: WEBHOOK_KINDS }).notNull().default("standard"),
   /** Event types delivered here; ["*"] for all. */
   eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull(),
   /** `whsec_` + base64 key; HMAC-SHA256 signing secret. */
   secret: text("secret").notNull(),
-  status: text("status", { enum: ["enabled", "disabled"] }).notNull().default("enabled"),
+  status: text("status", { enum: ENDPOINT_STATUSES }).notNull().default("enabled"),
   disabledReason: text("disabled_reason"),
   /** Deliveries in a row that ended dead; reset by any success. */
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
@@ -240,6 +246,21 @@ export const webhookEndpoints = sqliteTable("webhook_endpoints", {
 });
 
 export const DELIVERY_STATUSES = ["pending", "succeeded", "retrying", "failed", "dead"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * One line of a delivery's log (`attempt_log`): an attempt (with `attempt`) or a note (redelivery,
+ * dead-lettered, ...). The column's type and the API's schema both come from this.
+ */
+export const AttemptLogEntry = z.object({
+  at: z.string(),
+  attempt: z.number().int().optional().describe("Attempt number; absent on notes"),
+  status: z.number().int().nullable().describe("HTTP status, or null for a network error, a timeout or a note"),
+  ms: z.number(),
+  error: z.string().optional(),
+  note: z.string().optional().describe('"redelivery requested", "dead-lettered", "endpoint disabled", "url refused"'),
+});
+export type AttemptLogEntry = z.infer<typeof AttemptLogEntry>;
 
 /** One event to one endpoint, with its attempts: the delivery log. */
 export const webhookDeliveries = sqliteTable(
@@ -254,7 +275,7 @@ export const webhookDeliveries = sqliteTable(
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
     /** Every attempt: when, HTTP status (or null), milliseconds, error. */
-    attemptLog: text("attempt_log", { mode: "json" }).$type<{ at: string; status: number | null; ms: number; error?: string }[]>().notNull().default(sql`'[]'`),
+    attemptLog: text("attempt_log", { mode: "json" }).$type<AttemptLogEntry[]>().notNull().default(sql`'[]'`),
     nextAttemptAt: text("next_attempt_at"),
     enqueuedAt: text("enqueued_at"),
     deliveredAt: text("delivered_at"),
@@ -267,6 +288,16 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_status_idx").on(t.status, t.nextAttemptAt),
   ],
 );
+
+/** One bin of a reliability table: the scores with a probability in [from, to), and how many churned. */
+export const CalibrationBin = z.object({
+  from: z.number(),
+  to: z.number(),
+  n: z.number().int(),
+  meanPredicted: z.number(),
+  observed: z.number().describe("Share of these accounts that churned within the horizon"),
+});
+export type CalibrationBin = z.infer<typeof CalibrationBin>;
 
 /** Accuracy and drift of a model version, computed by the monitoring cron: a time series. */
 export const modelPerformance = sqliteTable(
@@ -283,7 +314,7 @@ export const modelPerformance = sqliteTable(
     recallAtRed: real("recall_at_red"),
     f1AtRed: real("f1_at_red"),
     brier: real("brier"),
-    calibration: text("calibration", { mode: "json" }).$type<unknown[]>(),
+    calibration: text("calibration", { mode: "json" }).$type<CalibrationBin[]>(),
     /** Population stability index per feature against the training reference. */
     featurePsi: text("feature_psi", { mode: "json" }).$type<Record<string, number>>(),
     maxFeaturePsi: real("max_feature_psi"),

@@ -3,6 +3,7 @@
  * edge scorer needs (feature spec with encoders, weights, tier thresholds) plus the metrics and
  * provenance a data scientist needs to trust it. `parseArtifact` refuses anything else.
  */
+import type { RiskTier } from "../tiers";
 import { type FeatureSpec, width as featureWidth } from "./features";
 
 export const MODEL_FORMAT = "foresight-model";
@@ -20,14 +21,14 @@ export interface LogisticParams {
 /**
  * Gradient-boosted trees over the encoded columns (missing inputs are NaN), stored as flat
  * typed arrays in base64 (little-endian). margin = baseMargin + Σ leaf values. Layout and
- * scoring live in `gbdt.ts`; `nodes` holds the arrays named there.
+ * scoring live in `gbdt/`; `nodes` holds the arrays named in `gbdt/format.ts`.
  */
 export interface GbdtParams {
   family: "gbdt";
   baseMargin: number;
   trees: number;
   maxDepth: number;
-  /** Node arrays, base64-encoded typed arrays; see `gbdt.ts` for names and types. */
+  /** Node arrays, base64-encoded typed arrays; see `gbdt/format.ts` for names and types. */
   nodes: Record<string, string>;
 }
 
@@ -163,6 +164,43 @@ export interface ModelArtifact {
   reference?: ReferenceDistributions;
 }
 
+/** Everything an artifact holds except its format tag: what `buildArtifact` assembles. */
+export type ArtifactPieces = Omit<ModelArtifact, "format" | "formatVersion">;
+
+/**
+ * Assembles a complete artifact from its pieces, once all of them are known, in the one key
+ * order every `model.json` uses (optional pieces left out when absent). It checks nothing:
+ * `parseArtifact` judges an artifact where one is read.
+ *
+ * @example
+ *   const artifact = buildArtifact({
+ *     version, createdAt, target: "churn", label: { column: "Churn", positive: "Yes" }, idColumn: "customerID", arrColumn: null,
+ *     features, baseline, model, calibration, tiers: { ...DEFAULT_TIERS }, horizonDays: 90, metrics, training, reference,
+ *   });
+ */
+export function buildArtifact(p: ArtifactPieces): ModelArtifact {
+  return {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    version: p.version,
+    createdAt: p.createdAt,
+    target: p.target,
+    label: p.label,
+    idColumn: p.idColumn,
+    arrColumn: p.arrColumn,
+    features: p.features,
+    baseline: p.baseline,
+    model: p.model,
+    ...(p.calibration !== undefined ? { calibration: p.calibration } : {}),
+    tiers: p.tiers,
+    ...(p.readyThreshold !== undefined ? { readyThreshold: p.readyThreshold } : {}),
+    ...(p.horizonDays !== undefined ? { horizonDays: p.horizonDays } : {}),
+    metrics: p.metrics,
+    training: p.training,
+    ...(p.reference !== undefined ? { reference: p.reference } : {}),
+  };
+}
+
 /** Parses and checks a model.json document; throws a readable Error on anything malformed. */
 export function parseArtifact(json: unknown): ModelArtifact {
   const a = json as Partial<ModelArtifact> | null;
@@ -210,7 +248,8 @@ function checkParams(m: ModelParams | undefined, width: number): void {
   } else throw new Error(`unknown model family ${JSON.stringify((m as { family?: unknown }).family)}`);
 }
 
-export type RiskTier = "red" | "yellow" | "green";
+
+export type { RiskTier };
 
 /** The risk tier of a calibrated churn probability under the model's thresholds. */
 export function riskTier(probability: number, tiers: TierThresholds): RiskTier {

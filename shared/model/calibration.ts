@@ -4,6 +4,7 @@
  * the interval is the 90% range of churn rates seen among accounts scored like this one.
  */
 import type { Calibration } from "./artifact";
+import { sigmoid } from "./sigmoid";
 
 /** Wilson score interval for k successes in n at confidence z (1.645 → 90%). */
 export function wilson(k: number, n: number, z = 1.645): [number, number] {
@@ -18,10 +19,7 @@ export function wilson(k: number, n: number, z = 1.645): [number, number] {
 /** Calibrated probability for a raw probability `p` and raw log-odds `margin`. */
 export function calibrate(c: Calibration | undefined, p: number, margin: number): number {
   if (!c || c.method === "none") return p;
-  if (c.method === "platt" && c.platt) {
-    const z = c.platt.a * margin + c.platt.b;
-    return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-  }
+  if (c.method === "platt" && c.platt) return sigmoid(c.platt.a * margin + c.platt.b);
   if (c.method === "isotonic" && c.knots) return interpolate(c.knots.x, c.knots.y, p);
   return p;
 }

@@ -2,12 +2,12 @@
  * The one scoring entry point used by the Worker, the start script and the evaluate CLI:
  * raw signals in; calibrated churn probability, interval, confidence, tier, imputed features
  * and drivers out. Every family reduces to a "margin model" (log-odds) with SHAP values.
+ * Drivers are numbers only; `shared/cs/wording.ts` puts them in a CSM's words.
  */
 import { type ModelArtifact, type ModelParams, parseArtifact, type RiskTier, riskTier } from "./artifact";
 import { calibrate, certainty, type Confidence } from "./calibration";
-import { nextAction } from "./cs-signals";
 import { encodedOwners, encodeRow, type FeatureSpec, type RawValue, unseenLevels } from "./features";
-import { GbdtScorer } from "./gbdt";
+import { GbdtScorer } from "./gbdt/scorer";
 import { LogisticScorer } from "./logistic";
 import { MlpScorer } from "./mlp";
 import { sigmoid } from "./sigmoid";
@@ -15,11 +15,14 @@ import { sigmoid } from "./sigmoid";
 /** One user column's signed contribution to the churn log-odds. */
 export interface Driver {
   feature: string;
+  /** The column's kind in the feature spec, so a driver can be worded without the spec. */
+  kind: FeatureSpec["kind"];
   value: RawValue;
   /** Contribution to the log-odds of churn (before calibration); positive raises risk. */
   contribution: number;
   effect: "raises risk" | "lowers risk";
-  phrase: string;
+  /** The value was missing and the model filled it in. */
+  imputed: boolean;
 }
 
 export interface Score {
@@ -37,9 +40,25 @@ export interface Score {
   margin: number;
   /** `exact` (linear SHAP or TreeSHAP) or `occlusion` (MLP: change when a signal is reset to average). */
   driversMethod: "exact" | "occlusion";
-  /** What a CSM should do next, from the driver that raises risk the most; null when drivers were skipped. */
-  nextAction: string | null;
+  /** The driver that raises risk the most, even when `maxDrivers` left it out of `drivers`; null if none does. */
+  topRisk: Driver | null;
+  /** False when `maxDrivers` 0 skipped the SHAP computation: no drivers and no top risk. */
+  explained: boolean;
   modelVersion: string;
+}
+
+/**
+ * The driver that raises risk the most (the first of equals), or null when none raises it.
+ * Takes any driver-like list, so stored drivers are judged by the same rule as fresh ones.
+ *
+ * @example
+ *   topRiskDriver([{ feature: "tenure", contribution: -0.4 }, { feature: "Contract", contribution: 0.6 }]);
+ *   // { feature: "Contract", contribution: 0.6 }
+ */
+export function topRiskDriver<D extends { contribution: number }>(drivers: readonly D[]): D | null {
+  let top: D | null = null;
+  for (const d of drivers) if (d.contribution > 0 && (!top || d.contribution > top.contribution)) top = d;
+  return top;
 }
 
 /** A row encoded both ways: filled for linear models and MLPs, NaN-for-missing for trees. */
@@ -159,6 +178,14 @@ function marginModel(params: ModelParams, baseline: number[], groups: number): M
   }
 }
 
+/**
+ * Scores raw signals with one model artifact. Build it once per artifact and reuse it: it
+ * decodes the model and allocates its scratch buffers up front.
+ *
+ * @example
+ *   const scorer = Scorer.fromJSON(modelJson);
+ *   scorer.probability({ tenure: 2, Contract: "Month-to-month" }); // 0.71
+ */
 export class Scorer {
   readonly artifact: ModelArtifact;
   readonly width: number;
@@ -204,8 +231,12 @@ export class Scorer {
 
   /**
    * Probability with interval, confidence, tier, imputed features and drivers (largest first).
-   * `maxDrivers` 0 skips the SHAP computation altogether (no drivers, no next action): the
-   * fast path for bulk scoring, several times quicker with tree models.
+   * `maxDrivers` 0 skips the SHAP computation altogether (no drivers, no top risk): the fast
+   * path for bulk scoring, several times quicker with tree models.
+   *
+   * @example
+   *   const s = scorer.score({ tenure: 2, Contract: "Month-to-month" }, 3);
+   *   s.drivers[0]; // { feature: "Contract", kind: "categorical", value: "Month-to-month", contribution: 0.61, effect: "raises risk", imputed: false }
    */
   score(features: Record<string, RawValue>, maxDrivers = 10): Score {
     const m = this.model;
@@ -221,8 +252,7 @@ export class Scorer {
       if (c === 0) continue;
       const f = this.spec[i];
       const value = features[f.name] ?? null;
-      const effect = c > 0 ? "raises risk" : "lowers risk";
-      drivers.push({ feature: f.name, value, contribution: c, effect, phrase: phrase(f, value, imputed.includes(f.name), effect) });
+      drivers.push({ feature: f.name, kind: f.kind, value, contribution: c, effect: c > 0 ? "raises risk" : "lowers risk", imputed: imputed.includes(f.name) });
     }
     drivers.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
     const unseen = unseenLevels(this.spec, features);
@@ -236,26 +266,9 @@ export class Scorer {
       baseValue: m.baseValue,
       margin,
       driversMethod: m.exact ? "exact" : "occlusion",
-      nextAction: explain ? nextAction(drivers) : null,
+      topRisk: topRiskDriver(drivers),
+      explained: explain,
       modelVersion: this.artifact.version,
     };
   }
-}
-
-/** "PaymentMethod" → "payment method", "logins_30d" → "logins 30d". */
-export function humanize(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/[_\s]+/g, " ")
-    .trim()
-    .toLowerCase();
-}
-
-/** A driver in words, e.g. "month-to-month contract raises risk". */
-function phrase(f: FeatureSpec, value: RawValue, imputed: boolean, effect: string): string {
-  const name = humanize(f.name);
-  if (imputed) return `${name} is missing, which ${effect} in this model`;
-  if (f.kind === "categorical") return `${String(value).toLowerCase()} ${name} ${effect}`;
-  if (f.kind === "boolean") return `${name}: ${String(value).toLowerCase()} ${effect}`;
-  return `${name} of ${value} ${effect}`;
 }

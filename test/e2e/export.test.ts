@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { csvRecords, parseCsv } from "../../shared/csv";
-import { db, runBatch, upsertAccountStatements } from "../../shared/db/write";
+import { db, runBatch } from "../../shared/db/write";
+import { upsertAccountStatements } from "../../shared/db/accounts";
 import { mulberry32 } from "../../training/split";
 import { type LocalPlatform, openLocalPlatform } from "../../training/platform";
 

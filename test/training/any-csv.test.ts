@@ -6,7 +6,7 @@ import { toCsv } from "../../shared/csv";
 import { rocAuc } from "../../shared/metrics";
 import { parseArtifact } from "../../shared/model/artifact";
 import { Scorer } from "../../shared/model/scorer";
-import { sha256Hex } from "../../training/dataset";
+import { sha256Hex } from "../../shared/hash";
 import { evaluate } from "../../training/evaluate";
 import { mulberry32 } from "../../training/split";
 import { type TrainResult, train, writeArtifact } from "../../training/train";
@@ -93,8 +93,8 @@ describe("training on a CSV with different columns", () => {
     expect(safe.riskTier).toBe("green");
   });
 
-  it("evaluate skips and counts rows without a label, using the model's label by default", () => {
-    const e = evaluate({ model: join(dir, "model"), data: dataFile });
+  it("evaluate skips and counts rows without a label, using the model's label by default", async () => {
+    const e = await evaluate({ model: join(dir, "model"), data: dataFile });
     expect(e.rows).toBe(594);
     expect(e.skippedMissingLabel).toBe(6);
     expect(e.auc).toBeGreaterThan(0.75);
@@ -103,11 +103,11 @@ describe("training on a CSV with different columns", () => {
 });
 
 describe("model.json round trip", () => {
-  it("save then parseArtifact gives back the same artifact, with a sha256sum-style checksum", () => {
+  it("save then parseArtifact gives back the same artifact, with a sha256sum-style checksum", async () => {
     const out = join(dir, "roundtrip");
-    const { path, sha256 } = writeArtifact(out, result.artifact);
+    const { path, sha256 } = await writeArtifact(out, result.artifact);
     const bytes = readFileSync(path);
-    expect(sha256).toBe(sha256Hex(bytes));
+    expect(sha256).toBe(await sha256Hex(bytes));
     expect(readFileSync(`${path}.sha256`, "utf8")).toBe(`${sha256}  model.json\n`);
     expect(parseArtifact(JSON.parse(bytes.toString("utf8")))).toEqual(result.artifact);
     expect(bytes.toString("utf8")).toBe(result.json);
@@ -120,10 +120,10 @@ describe("model.json round trip", () => {
     expect(() => parseArtifact({ ...copy(), model: { family: "logistic", intercept: 0, weights: [1] } })).toThrow(/weights/);
   });
 
-  it("evaluate refuses a model.json that no longer matches its checksum", () => {
+  it("evaluate refuses a model.json that no longer matches its checksum", async () => {
     const out = join(dir, "tampered");
-    const { path } = writeArtifact(out, result.artifact);
+    const { path } = await writeArtifact(out, result.artifact);
     writeFileSync(path, readFileSync(path, "utf8").replace('"createdAt": "', '"createdAt": "1'));
-    expect(() => evaluate({ model: out, data: dataFile })).toThrow(/does not match/);
+    await expect(evaluate({ model: out, data: dataFile })).rejects.toThrow(/does not match/);
   });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseCsv, toCsv } from "../../shared/csv";
 import { atThreshold } from "../../shared/metrics";
+import { scoreInWords } from "../../shared/cs/wording";
 import { Scorer } from "../../shared/model/scorer";
 import { evaluate } from "../../training/evaluate";
 import { train } from "../../training/train";
@@ -70,7 +71,7 @@ describe("calibration and intervals", () => {
 describe("evaluation report", () => {
   it("writes a self-contained HTML report next to the model with the charts, tiers and confusion matrix", async () => {
     await train({ data: saas, label: "churned", positive: "yes", id: "account_id", out: join(dir, "report"), budget: 1, folds: 3 });
-    const e = evaluate({ model: join(dir, "report"), data: saas });
+    const e = await evaluate({ model: join(dir, "report"), data: saas });
     const html = readFileSync(e.reportPath!, "utf8");
     expect(e.reportPath).toBe(join(dir, "report", "report.html"));
     for (const text of ["ROC", "Precision-recall", "Calibration", "Cumulative gains", "Feature importance", "Risk tiers", "Confusion matrix", "<svg"]) expect(html).toContain(text);
@@ -90,7 +91,7 @@ describe("cold start", () => {
     const scorer = new Scorer(artifact);
     const rows = parseCsv(readFileSync(join(ROOT, "training/data/seed-sample.csv"), "utf8"));
     const ranked = rows.rows
-      .map((r) => ({ id: r[0], s: scorer.score(Object.fromEntries(rows.header.map((h, j) => [h, r[j]]))) }))
+      .map((r) => ({ id: r[0], s: scoreInWords(scorer, Object.fromEntries(rows.header.map((h, j) => [h, r[j]]))) }))
       .sort((a, b) => b.s.churnProbability - a.s.churnProbability);
     expect(ranked.slice(0, 2).map((r) => r.id).sort()).toEqual(["CUST002", "CUST004"]);
     for (const r of ranked.slice(0, 2)) {

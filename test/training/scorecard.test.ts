@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { csvRecords, parseCsv, toCsv } from "../../shared/csv";
 import { parseArtifact } from "../../shared/model/artifact";
 import { sigmoid } from "../../shared/model/sigmoid";
-import { type Driver, Scorer } from "../../shared/model/scorer";
+import { scoreInWords, type WordedDriver } from "../../shared/cs/wording";
+import { Scorer } from "../../shared/model/scorer";
 import { readCsvFile } from "../../training/dataset";
 import { UsageError } from "../../training/errors";
 import { buildScorecard, MIN_LABELLED_ROWS, nextAction, recogniseSignal } from "../../training/scorecard";
@@ -15,11 +16,11 @@ const SEED = join(ROOT, "training/data/seed-sample.csv");
 const RECOGNISED = ["Login_Days_Last_30", "Feature_Adoption_Percentage", "Support_Tickets_Last_Quarter", "Days_Since_Last_QBR", "Contract_Value", "Renewal_Date_Days_Away"];
 const now = new Date("2026-01-01T00:00:00Z");
 
-describe("cold-start scorecard on the five seed accounts", () => {
-  const file = readCsvFile(SEED);
-  const artifact = buildScorecard(file, { id: "Customer_ID", now });
+describe("cold-start scorecard on the five seed accounts", async () => {
+  const file = await readCsvFile(SEED);
+  const artifact = await buildScorecard(file, { id: "Customer_ID", now });
   const scorer = new Scorer(artifact);
-  const scores = file.records.map((row) => ({ id: row.Customer_ID, row, score: scorer.score(row, 100) }));
+  const scores = file.records.map((row) => ({ id: row.Customer_ID, row, score: scoreInWords(scorer, row, 100) }));
   const ranked = [...scores].sort((a, b) => b.score.churnProbability - a.score.churnProbability);
 
   it("is a valid scorecard artifact that says why no model was fitted", () => {
@@ -94,13 +95,13 @@ describe("cold-start scorecard on the five seed accounts", () => {
   });
 });
 
-describe("scorecard with a few labels and columns it does not know", () => {
+describe("scorecard with a few labels and columns it does not know", async () => {
   const seed = parseCsv(readFileSync(SEED, "utf8"));
   const extra = {
     header: [...seed.header, "Region", "Plan", "churned"],
     rows: seed.rows.map((r, i) => [...r, ["EMEA", "AMER", "EMEA", "AMER", "EMEA"][i], ["Pro", "Pro", "Basic", "Basic", "Pro"][i], i === 1 || i === 3 ? "yes" : i === 4 ? "" : "no"]),
   };
-  const artifact = buildScorecard(extra, { label: "churned", positive: "yes", id: "Customer_ID", arr: "Contract_Value", dataFile: "accounts.csv", now });
+  const artifact = await buildScorecard(extra, { label: "churned", positive: "yes", id: "Customer_ID", arr: "Contract_Value", dataFile: "accounts.csv", now });
 
   it("gives unrecognised columns weight 0, lists them, and still accepts them when scoring", () => {
     if (artifact.model.family !== "scorecard") throw new Error("not a scorecard");
@@ -124,15 +125,15 @@ describe("scorecard with a few labels and columns it does not know", () => {
     expect(artifact.arrColumn).toBe("Contract_Value");
   });
 
-  it("refuses options it cannot honour, naming the flag", () => {
-    expect(() => buildScorecard(extra, { label: "Churn" })).toThrow(UsageError);
-    expect(() => buildScorecard(extra, { label: "churned" })).toThrow(/^--positive/);
-    expect(() => buildScorecard({ header: ["Region", "Plan"], rows: extra.rows.map((r) => r.slice(7, 9)) })).toThrow(/no column reads as a customer-success signal/);
+  it("refuses options it cannot honour, naming the flag", async () => {
+    await expect(buildScorecard(extra, { label: "Churn" })).rejects.toThrow(UsageError);
+    await expect(buildScorecard(extra, { label: "churned" })).rejects.toThrow(/^--positive/);
+    await expect(buildScorecard({ header: ["Region", "Plan"], rows: extra.rows.map((r) => r.slice(7, 9)) })).rejects.toThrow(/no column reads as a customer-success signal/);
   });
 
-  it("reads a parsed CSV and its file alike", () => {
-    const viaCsv = buildScorecard(parseCsv(toCsv(seed.header, seed.rows)), { id: "Customer_ID", now });
-    const viaFile = buildScorecard(readCsvFile(SEED), { id: "Customer_ID", now });
+  it("reads a parsed CSV and its file alike", async () => {
+    const viaCsv = await buildScorecard(parseCsv(toCsv(seed.header, seed.rows)), { id: "Customer_ID", now });
+    const viaFile = await buildScorecard(await readCsvFile(SEED), { id: "Customer_ID", now });
     expect(viaCsv.model).toEqual(viaFile.model);
   });
 });
@@ -167,7 +168,7 @@ describe("recognising CS signals by column name", () => {
 });
 
 describe("nextAction", () => {
-  const driver = (feature: string, contribution: number): Driver => ({
+  const driver = (feature: string, contribution: number): WordedDriver => ({
     feature,
     value: 1,
     contribution,

@@ -64,7 +64,7 @@ describe("CDNOW snapshots reproduce the anchors' time split", () => {
     const { summary } = await train({ data: trainCsv, label: "churned", positive: "yes", id: "customer_id", out: modelDir, family: "logistic", now: new Date("2026-01-01T00:00:00Z") });
     expect(summary!.rows).toBe(7281);
     expect(summary!.leakage).toEqual([]);
-    const e = evaluate({ model: modelDir, data: testCsv });
+    const e = await evaluate({ model: modelDir, data: testCsv });
     expect(e.rows).toBe(6350);
     expect(e.positives).toBe(3786);
     console.info(`CDNOW time split: ROC-AUC ${e.auc.toFixed(4)}, PR-AUC ${e.prAuc.toFixed(4)}, Brier ${e.brier.toFixed(4)}`);

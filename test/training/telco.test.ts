@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCsv, toCsv } from "../../shared/csv";
 import { Scorer } from "../../shared/model/scorer";
-import { encodeMatrix, readCsvFile, sha256Hex } from "../../training/dataset";
+import { sha256Hex } from "../../shared/hash";
+import { encodeMatrix, readCsvFile } from "../../training/dataset";
 import type { MlpParams } from "../../shared/model/artifact";
 import { predictProbabilities } from "../../training/logistic";
 import { predictMlpMargins } from "../../training/mlp";
@@ -57,12 +58,12 @@ describe("Telco: train CLI then evaluate CLI on a held-out 20%", () => {
     }
   });
 
-  it("writes a model.json whose checksum file matches, with provenance and metrics", () => {
+  it("writes a model.json whose checksum file matches, with provenance and metrics", async () => {
     const json = readFileSync(join(modelDir, "model.json"));
     const checksum = readFileSync(join(modelDir, "model.json.sha256"), "utf8");
-    const file = readCsvFile(trainCsv);
+    const file = await readCsvFile(trainCsv);
     expect(checksum).toMatch(/^[0-9a-f]{64} {2}model\.json\n$/);
-    expect(checksum.slice(0, 64)).toBe(sha256Hex(json));
+    expect(checksum.slice(0, 64)).toBe(await sha256Hex(json));
     const a = scorer.artifact;
     expect(a.version).toMatch(/^churn-\d{8}-\d{6}-[0-9a-f]{6}$/);
     expect(a.training.dataSha256).toBe(file.sha256);
@@ -86,8 +87,8 @@ describe("Telco: train CLI then evaluate CLI on a held-out 20%", () => {
   });
 
   it("golden: tfjs's own predictions and the plain-TS scorer agree within 1e-6 on held-out rows (logistic and MLP)", async () => {
-    const trainFile = readCsvFile(trainCsv);
-    const heldOut = readCsvFile(heldOutCsv);
+    const trainFile = await readCsvFile(trainCsv);
+    const heldOut = await readCsvFile(heldOutCsv);
     const input = { csv: trainFile.csv, records: trainFile.records, label: "Churn", id: "customerID", exclude: [] };
     const rows = trainFile.records.map((_, i) => i);
     const y = Uint8Array.from(trainFile.records, (r) => (r.Churn === "Yes" ? 1 : 0));

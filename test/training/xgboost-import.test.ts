@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type GbdtParams, type ModelArtifact, parseArtifact } from "../../shared/model/artifact";
 import { encodedOwners, encodeRow, type RawValue } from "../../shared/model/features";
-import { GbdtScorer } from "../../shared/model/gbdt";
+import { GbdtScorer } from "../../shared/model/gbdt/scorer";
 import { sigmoid } from "../../shared/model/sigmoid";
 import { importXgboost, readXgboostJson } from "../../training/xgboost";
 import { ROOT } from "./cli-run";
@@ -71,8 +71,8 @@ describe("XGBoost import", () => {
     expect(model.baseMargin).toBeCloseTo(Math.log(0.3 / 0.7), 6);
   });
 
-  it("matches XGBoost's probabilities (1e-6) and pred_contribs (1e-5) via the library", () => {
-    const artifact = importXgboost(JSON.parse(modelText), { sourceFile: "xgb.json", sourceBytes: modelText, now: new Date("2026-11-22T14:00:00Z") });
+  it("matches XGBoost's probabilities (1e-6) and pred_contribs (1e-5) via the library", async () => {
+    const artifact = await importXgboost(JSON.parse(modelText), { sourceFile: "xgb.json", sourceBytes: modelText, now: new Date("2026-11-22T14:00:00Z") });
     expect(parseArtifact(JSON.parse(JSON.stringify(artifact)))).toEqual(artifact);
     expect(artifact.features.map((f) => f.name)).toEqual(expected.featureNames);
     expect(artifact.features.every((f) => f.kind === "numeric" && f.mean === 0 && f.std === 1 && f.fill === 0 && !f.log)).toBe(true);

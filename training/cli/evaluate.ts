@@ -17,7 +17,7 @@ const FLAGS = {
 
 await runCli("evaluate", FLAGS, async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
-  const result = evaluate({ model: flags.model as string, data: flags.data as string, label: flags.label, positive: flags.positive });
+  const result = await evaluate({ model: flags.model as string, data: flags.data as string, label: flags.label, positive: flags.positive });
   // NaN (e.g. AUC on a single-class file) becomes null in JSON, which is what consumers expect.
   console.log(flags.json ? JSON.stringify({ ...result, ms: Math.round(result.ms) }) : formatEvaluation(result));
 });

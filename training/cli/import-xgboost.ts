@@ -34,9 +34,9 @@ await runCli("import-xgboost", FLAGS, async () => {
   }
   const target = flags.target ?? "churn";
   if (target !== "churn" && target !== "expansion") throw new UsageError("--target", `must be churn or expansion, got "${target}"`);
-  let artifact: ReturnType<typeof importXgboost>;
+  let artifact: Awaited<ReturnType<typeof importXgboost>>;
   try {
-    artifact = importXgboost(json, {
+    artifact = await importXgboost(json, {
       sourceFile: basename(path),
       sourceBytes: text,
       target,
@@ -45,7 +45,7 @@ await runCli("import-xgboost", FLAGS, async () => {
   } catch (e) {
     throw new UsageError("--model", (e as Error).message);
   }
-  const written = writeArtifact(flags.out as string, artifact);
+  const written = await writeArtifact(flags.out as string, artifact);
   const m = artifact.model.family === "gbdt" ? artifact.model : null;
   console.log(`Imported ${path}: ${m?.trees} trees (depth ≤ ${m?.maxDepth}), ${artifact.features.length} features, XGBoost ${artifact.metrics.xgboostVersion}`);
   console.log(`Wrote ${written.path} (sha256 ${written.sha256}) and ${written.path}.sha256`);

@@ -22,7 +22,7 @@ const FLAGS = {
 
 await runCli("snapshots", FLAGS, async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
-  const log = readCsvFile(flags.events as string, "--events");
+  const log = await readCsvFile(flags.events as string, "--events");
   const snapshot = buildSnapshot(log.csv, {
     customer: flags.customer as string,
     date: flags.date as string,

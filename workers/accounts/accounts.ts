@@ -7,13 +7,16 @@ import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
 import { accounts } from "../../shared/db/schema";
-import { type AccountWrite, db, runBatch, snapshotStatements, today, upsertAccountStatements } from "../../shared/db/write";
+import { type AccountWrite, snapshotStatements, upsertAccountStatements } from "../../shared/db/accounts";
+import { db, runBatch, today } from "../../shared/db/write";
 import type { FieldError } from "../../shared/model/features";
 import { activeScorer } from "../scoring/model-cache";
 import type { AppEnv } from "../http/auth";
 import { invalid } from "../http/problem";
-import { Account, AccountId, bearer, Features, IsoDate, problems } from "../http/schemas";
-import { assertFeatures, featureErrors, latestScore, loadAccount, notFound } from "../scoring/scoring";
+import { AccountId, bearer, Features, IsoDate, problems } from "../http/schemas";
+import { Account } from "./schemas";
+import { loadAccount, notFound } from "./store";
+import { assertFeatures, featureErrors, latestScore } from "../scoring/scoring";
 
 /** Maximum accounts in one batch request. */
 export const MAX_BATCH = 1000;

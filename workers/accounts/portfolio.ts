@@ -2,7 +2,8 @@
 import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { z } from "zod";
-import { completedRuns, type PortfolioFigures, portfolioFigures, TIERS } from "../../shared/db/portfolio";
+import { completedRuns, type PortfolioFigures, portfolioFigures } from "../../shared/db/portfolio";
+import { PORTFOLIO_TIERS } from "../../shared/tiers";
 import type { AppEnv } from "../http/auth";
 import { bearer, problems } from "../http/schemas";
 
@@ -60,7 +61,7 @@ export class PortfolioRoute extends OpenAPIRoute<[Context<AppEnv>]> {
     const before = prevRun?.portfolio ?? null;
     const change = before
       ? {
-          tiers: Object.fromEntries(TIERS.map((t) => [t, { accounts: now.tiers[t].accounts - before.tiers[t].accounts, arr: now.tiers[t].arr - before.tiers[t].arr }])) as z.infer<typeof Tiers>,
+          tiers: Object.fromEntries(PORTFOLIO_TIERS.map((t) => [t, { accounts: now.tiers[t].accounts - before.tiers[t].accounts, arr: now.tiers[t].arr - before.tiers[t].arr }])) as z.infer<typeof Tiers>,
           arrAtRisk: now.arrAtRisk - before.arrAtRisk,
         }
       : null;

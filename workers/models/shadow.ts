@@ -8,13 +8,17 @@
 import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { z } from "zod";
-import { DEFAULT_HORIZON_DAYS, type RiskTier as Tier } from "../../shared/model/artifact";
+import { DEFAULT_HORIZON_DAYS } from "../../shared/model/artifact";
+import type { RiskTier as Tier } from "../../shared/tiers";
 import { fetchArtifact } from "../../shared/db/registry";
 import { type ComparedAccount, compareModels, type OutcomeRow, outcomeLabel } from "../monitoring/policy";
 import { scorerForVersion } from "../scoring/model-cache";
 import type { AppEnv } from "../http/auth";
 import { Problem } from "../http/problem";
-import { bearer, problems, RiskTier } from "../http/schemas";
+import type { SqlPick } from "../../shared/db/rows";
+import type { accounts, outcomes as outcomesTable, rescoreRuns, shadowScores } from "../../shared/db/schema";
+import { bearer, problems } from "../http/schemas";
+import { RiskTier } from "../scoring/schemas";
 import { requireModelRow, VersionParam } from "./models";
 
 export const ShadowSet = z.object({
@@ -133,7 +137,7 @@ export class ModelComparison extends OpenAPIRoute<[Context<AppEnv>]> {
        ORDER BY r.finished_at DESC, r.created_at DESC LIMIT 1`,
     )
       .bind(model.version)
-      .first<{ id: string; model_version: string; finished_at: string | null }>();
+      .first<SqlPick<typeof rescoreRuns, "id" | "finished_at"> & { model_version: string }>();
     if (!run) {
       throw new Problem(409, "no-shadow-scores", `No completed rescoring run has scored ${model.version} as the shadow model yet. Make it the shadow (POST /v1/models/${model.version}/shadow) and start a run (POST /v1/rescore).`, [
         { field: "version", detail: "no shadow scores" },
@@ -154,13 +158,13 @@ export class ModelComparison extends OpenAPIRoute<[Context<AppEnv>]> {
          ORDER BY s.account_id LIMIT ?4`,
       )
         .bind(run.id, model.version, after, PAGE)
-        .all<{ account_id: string; shadow_p: number; scored_at: string; active_p: number; active_tier: Tier; name: string | null }>();
+        .all<SqlPick<typeof shadowScores, "account_id" | "scored_at"> & SqlPick<typeof accounts, "name"> & { shadow_p: number; active_p: number; active_tier: Tier }>();
       const list = page.results;
       if (list.length === 0) break;
       const outcomes = new Map<string, OutcomeRow[]>();
       const found = await c.env.DB.prepare("SELECT account_id, type, date FROM outcomes WHERE account_id >= ?1 AND account_id <= ?2")
         .bind(list[0].account_id, list[list.length - 1].account_id)
-        .all<{ account_id: string; type: string; date: string }>();
+        .all<SqlPick<typeof outcomesTable, "account_id" | "type" | "date">>();
       for (const o of found.results) outcomes.set(o.account_id, [...(outcomes.get(o.account_id) ?? []), { type: o.type, date: o.date }]);
       for (const r of list) {
         const label = outcomeLabel(r.scored_at, horizonDays, outcomes.get(r.account_id) ?? [], now);

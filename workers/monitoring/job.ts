@@ -16,7 +16,8 @@
  * nothing twice.
  */
 import type { BatchItem } from "drizzle-orm/batch";
-import { modelPerformance, type ModelStatus } from "../../shared/db/schema";
+import type { SqlPick } from "../../shared/db/rows";
+import { type accounts as accountsTable, type models, modelPerformance, type ModelStatus } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
 import { DEFAULT_HORIZON_DAYS } from "../../shared/model/artifact";
 import { DriftCounter } from "../../shared/model/reference";
@@ -48,21 +49,8 @@ export interface MonitorOptions {
   versions?: string[];
 }
 
-/** One stored computation, as `GET /v1/models/{version}/performance` serves it. */
-export interface PerformanceEntry extends Omit<Accuracy, "notes"> {
-  id: number;
-  modelVersion: string;
-  modelStatus: string | null;
-  computedAt: string;
-  horizonDays: number | null;
-  redThreshold: number | null;
-  featurePsi: Record<string, number> | null;
-  maxFeaturePsi: number | null;
-  predictionPsi: number | null;
-  driftAccounts: number;
-  alerts: string[];
-  notes: string[];
-}
+/** One stored computation (a `model_performance` row), as `GET /v1/models/{version}/performance` serves it. */
+export type PerformanceEntry = typeof modelPerformance.$inferSelect;
 
 /** What one computation did for one version: the stored row and the events it emitted. */
 export interface MonitorResult {
@@ -98,8 +86,8 @@ export async function runMonitoring(env: Env, options: MonitorOptions = {}): Pro
   const now = options.now ?? new Date();
   const today = now.toISOString().slice(0, 10);
   const rows = options.versions
-    ? (await env.DB.prepare("SELECT version, status FROM models WHERE target = 'churn' AND version IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(options.versions)).all<{ version: string; status: ModelStatus }>()).results
-    : (await env.DB.prepare("SELECT version, status FROM models WHERE target = 'churn' AND (status IN ('active', 'shadow', 'retired') OR activated_at IS NOT NULL) ORDER BY created_at").all<{ version: string; status: ModelStatus }>()).results;
+    ? (await env.DB.prepare("SELECT version, status FROM models WHERE target = 'churn' AND version IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(options.versions)).all<SqlPick<typeof models, "version" | "status">>()).results
+    : (await env.DB.prepare("SELECT version, status FROM models WHERE target = 'churn' AND (status IN ('active', 'shadow', 'retired') OR activated_at IS NOT NULL) ORDER BY created_at").all<SqlPick<typeof models, "version" | "status">>()).results;
   if (rows.length === 0) return [];
 
   const monitored: Monitored[] = [];
@@ -129,7 +117,7 @@ export async function runMonitoring(env: Env, options: MonitorOptions = {}): Pro
   let after = "";
   const hasScores = new Set<string>();
   for (;;) {
-    const page = await env.DB.prepare("SELECT id, features FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2").bind(after, PAGE).all<{ id: string; features: string }>();
+    const page = await env.DB.prepare("SELECT id, features FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2").bind(after, PAGE).all<SqlPick<typeof accountsTable, "id" | "features">>();
     const accounts = page.results;
     if (accounts.length === 0) break;
     const first = accounts[0].id;
@@ -226,25 +214,11 @@ export async function runMonitoring(env: Env, options: MonitorOptions = {}): Pro
         driftAccounts,
         notes,
       })
-      .returning({ id: modelPerformance.id });
+      .returning();
     const events = m.status === "active" ? await alertEvents(m, alerts, { accuracy, featurePsi, maxFeaturePsi, predictionPsi, driftAccounts }, now) : [];
     const [inserted] = await d.batch([insert, ...eventStatements(d, events)] as [typeof insert, ...BatchItem<"sqlite">[]]);
     if (events.length) await enqueuePendingDeliveries(env, events.map((e) => e.id));
-    const performance: PerformanceEntry = {
-      id: inserted[0].id,
-      modelVersion: m.version,
-      modelStatus: m.status,
-      computedAt,
-      horizonDays: m.scorer ? m.horizonDays : null,
-      redThreshold: m.red,
-      ...accuracy,
-      featurePsi,
-      maxFeaturePsi,
-      predictionPsi,
-      driftAccounts,
-      alerts,
-      notes,
-    };
+    const performance: PerformanceEntry = inserted[0];
     results.push({ performance, events: events.map((e) => e.id) });
     console.log(`monitoring ${m.version} (${m.status}): ${accuracy.scoresEvaluated} evaluable scores, AUC ${accuracy.auc ?? "n/a"}, precision at red ${accuracy.precisionAtRed ?? "n/a"}, max feature PSI ${maxFeaturePsi ?? "n/a"}, prediction PSI ${predictionPsi ?? "n/a"}${alerts.length ? `; alerts ${alerts.join(", ")}` : ""}`);
   }
@@ -304,4 +278,9 @@ async function alertEvents(
     out.push({ id: await eventId(m.version, type, day), type, modelVersion: m.version, payload });
   }
   return out;
+}
+
+/** Cron job: accuracy and drift of every monitored model version, and their alerts. */
+export async function runDailyMonitoring(env: Env): Promise<void> {
+  await runMonitoring(env);
 }

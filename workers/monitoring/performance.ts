@@ -8,7 +8,7 @@ import { desc, eq } from "drizzle-orm";
 import { createSelectSchema } from "drizzle-zod";
 import type { Context } from "hono";
 import { z } from "zod";
-import { modelPerformance } from "../../shared/db/schema";
+import { CalibrationBin, modelPerformance } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
 import { MIN_DRIFT_ACCOUNTS, MIN_EVALUABLE_SCORES, PRECISION_ALERT, PSI_ALERT } from "./policy";
 import { type PerformanceEntry as Entry, runMonitoring } from "./job";
@@ -16,14 +16,6 @@ import type { AppEnv } from "../http/auth";
 import { Problem } from "../http/problem";
 import { bearer, problems } from "../http/schemas";
 import { ModelStatus, requireModelRow, VersionParam } from "../models/models";
-
-const CalibrationRow = z.object({
-  from: z.number(),
-  to: z.number(),
-  n: z.number().int(),
-  meanPredicted: z.number(),
-  observed: z.number().describe("Share of these accounts that churned within the horizon"),
-});
 
 const row = createSelectSchema(modelPerformance);
 
@@ -36,7 +28,7 @@ export const PerformanceEntry = row
     recallAtRed: z.number().nullable().describe("Share of churners whose score was red"),
     f1AtRed: z.number().nullable(),
     brier: z.number().nullable().describe("Mean squared error of the probabilities"),
-    calibration: z.array(CalibrationRow).nullable().describe("Reliability table over 10 equal-width probability bins (empty bins left out)"),
+    calibration: z.array(CalibrationBin).nullable().describe("Reliability table over 10 equal-width probability bins (empty bins left out)"),
     featurePsi: z.record(z.string(), z.number()).nullable().describe("Population stability index of each signal: live accounts' current signals against the training reference"),
     maxFeaturePsi: z.number().nullable(),
     predictionPsi: z.number().nullable().describe("PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities"),
@@ -80,31 +72,6 @@ export function summarise(e: Entry): string {
   return parts.join(" ");
 }
 
-function toEntry(r: typeof modelPerformance.$inferSelect): Entry {
-  return {
-    id: r.id,
-    modelVersion: r.modelVersion,
-    modelStatus: r.modelStatus,
-    computedAt: r.computedAt,
-    horizonDays: r.horizonDays,
-    redThreshold: r.redThreshold,
-    scoresEvaluated: r.scoresEvaluated,
-    positives: r.positives,
-    auc: r.auc,
-    precisionAtRed: r.precisionAtRed,
-    recallAtRed: r.recallAtRed,
-    f1AtRed: r.f1AtRed,
-    brier: r.brier,
-    calibration: (r.calibration as Entry["calibration"]) ?? null,
-    featurePsi: r.featurePsi ?? null,
-    maxFeaturePsi: r.maxFeaturePsi,
-    predictionPsi: r.predictionPsi,
-    driftAccounts: r.driftAccounts,
-    alerts: r.alerts,
-    notes: r.notes,
-  };
-}
-
 export class GetPerformance extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
     tags: ["Models"],
@@ -128,7 +95,7 @@ export class GetPerformance extends OpenAPIRoute<[Context<AppEnv>]> {
       .where(eq(modelPerformance.modelVersion, model.version))
       .orderBy(desc(modelPerformance.computedAt), desc(modelPerformance.id))
       .limit(query.limit ?? 30);
-    const series = rows.map(toEntry);
+    const series: Entry[] = rows;
     const newest = series[0];
     return {
       version: model.version,

@@ -4,8 +4,10 @@
  * alerts, what retraining to recommend, and how a shadow model compares with the active one.
  * The Worker's monitoring job and routes feed it rows from D1.
  */
+import type { modelPerformance } from "../../shared/db/schema";
 import { atThreshold, brier, calibrationReport, rocAuc, spearman } from "../../shared/metrics";
-import { type RiskTier, riskTier, type TierThresholds } from "../../shared/model/artifact";
+import { riskTier, type TierThresholds } from "../../shared/model/artifact";
+import { RISK_TIERS, type RiskTier } from "../../shared/tiers";
 
 const DAY_MS = 86_400_000;
 
@@ -66,26 +68,11 @@ export function hasChurned(outcomes: readonly OutcomeRow[], day: string): boolea
   return latest?.type === "churned";
 }
 
-export interface CalibrationRow {
-  from: number;
-  to: number;
-  n: number;
-  meanPredicted: number;
-  observed: number;
-}
-
-export interface Accuracy {
-  scoresEvaluated: number;
-  positives: number;
-  auc: number | null;
-  precisionAtRed: number | null;
-  recallAtRed: number | null;
-  f1AtRed: number | null;
-  brier: number | null;
-  calibration: CalibrationRow[] | null;
-  /** Why any figure is null. */
-  notes: string[];
-}
+/** What `evaluateScores` measures: the accuracy columns of a `model_performance` row. */
+export type Accuracy = Pick<
+  typeof modelPerformance.$inferSelect,
+  "scoresEvaluated" | "positives" | "auc" | "precisionAtRed" | "recallAtRed" | "f1AtRed" | "brier" | "calibration" | "notes"
+>;
 
 const round = (v: number, digits = 6) => Number(v.toFixed(digits));
 const orNull = (v: number, digits?: number) => (Number.isFinite(v) ? round(v, digits) : null);
@@ -192,7 +179,6 @@ export interface Comparison {
   outcomes: { known: number; positives: number; activeAuc: number | null; shadowAuc: number | null; note: string | null };
 }
 
-const TIERS: RiskTier[] = ["red", "yellow", "green"];
 
 /**
  * The comparison report of a shadow model against the active one on the same accounts: how far
@@ -202,7 +188,7 @@ const TIERS: RiskTier[] = ["red", "yellow", "green"];
  */
 export function compareModels(rows: readonly ComparedAccount[], shadowTiers: TierThresholds, movers = 10): Comparison {
   const n = rows.length;
-  const matrix = Object.fromEntries(TIERS.map((a) => [a, Object.fromEntries(TIERS.map((s) => [s, 0]))])) as Record<RiskTier, Record<RiskTier, number>>;
+  const matrix = Object.fromEntries(RISK_TIERS.map((a) => [a, Object.fromEntries(RISK_TIERS.map((s) => [s, 0]))])) as Record<RiskTier, Record<RiskTier, number>>;
   let abs = 0;
   let signed = 0;
   let agree = 0;

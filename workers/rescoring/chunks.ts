@@ -11,11 +11,14 @@
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newRunId, portfolioFigures } from "../../shared/db/portfolio";
-import { shadowScores } from "../../shared/db/schema";
-import { type Db, db, insertScoreStatements, jsonChunks, runBatch, type ScoreWrite, toScoreWrite } from "../../shared/db/write";
-import { type ActiveModels, type Assessment, assess } from "../../shared/model/assess";
+import type { SqlPick } from "../../shared/db/rows";
+import { type accounts, type models, type rescoreChunks, type rescoreRuns, type scores, shadowScores } from "../../shared/db/schema";
+import { type Db, db, jsonChunks, runBatch } from "../../shared/db/write";
+import { insertScoreStatements, type ScoreWrite, toScoreWrite } from "../../shared/db/scores";
+import { type ActiveModels, type Assessment, assess } from "../../shared/cs/assess";
 import type { Scorer } from "../../shared/model/scorer";
 import { activeScorer, scorerForVersion } from "../scoring/model-cache";
+import type { RunStarted } from "./schemas";
 import { enqueuePendingDeliveries, eventId, eventStatements, type NewEvent } from "../webhooks/outbox";
 
 /** Accounts per queue message, and per D1 transaction inside a message. */
@@ -29,27 +32,19 @@ export interface RescoreMessage {
   fault?: "crash-mid-chunk";
 }
 
-export interface RunStarted {
-  runId: string;
-  status: "running" | "completed";
-  accounts: number;
-  chunks: number;
-  modelVersion: string;
-  shadowVersion: string | null;
-}
 
 /**
  * Starts a run: records it with its chunks (id ranges) and queues one message per chunk.
  * Returns null when no churn model is active.
  */
 export async function startRun(env: Env, trigger: string): Promise<RunStarted | null> {
-  const active = await env.DB.prepare("SELECT version FROM models WHERE target = 'churn' AND status = 'active' ORDER BY activated_at DESC LIMIT 1").first<{ version: string }>();
+  const active = await env.DB.prepare("SELECT version FROM models WHERE target = 'churn' AND status = 'active' ORDER BY activated_at DESC LIMIT 1").first<SqlPick<typeof models, "version">>();
   if (!active) return null;
-  const shadow = await env.DB.prepare("SELECT version FROM models WHERE target = 'churn' AND status = 'shadow' ORDER BY created_at DESC LIMIT 1").first<{ version: string }>();
+  const shadow = await env.DB.prepare("SELECT version FROM models WHERE target = 'churn' AND status = 'shadow' ORDER BY created_at DESC LIMIT 1").first<SqlPick<typeof models, "version">>();
   // Every CHUNK_SIZE-th id starts a chunk: one pass over the primary key, whatever the size.
   const bounds = await env.DB.prepare(`SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM accounts) WHERE rn % ?1 = 0 ORDER BY id`)
     .bind(CHUNK_SIZE)
-    .all<{ id: string }>();
+    .all<SqlPick<typeof accounts, "id">>();
   const starts = bounds.results.map((r) => r.id);
   const count = await env.DB.prepare("SELECT count(*) AS n FROM accounts").first<{ n: number }>();
   const runId = newRunId();
@@ -72,22 +67,13 @@ export async function startRun(env: Env, trigger: string): Promise<RunStarted | 
   return { runId, status: chunks.length ? "running" : "completed", accounts: count?.n ?? 0, chunks: chunks.length, modelVersion: active.version, shadowVersion: shadow?.version ?? null };
 }
 
-interface AccountRow {
-  id: string;
-  name: string | null;
-  arr: number | null;
-  owner: string | null;
-  features: string;
-  risk_tier: string | null;
-  tier: string | null;
-  churn_probability: number | null;
-}
+type AccountRow = SqlPick<typeof accounts, "id" | "name" | "arr" | "owner" | "features" | "risk_tier" | "tier" | "churn_probability">;
 
 /** Scores one chunk; safe to call again for the same message (see the module comment). */
 export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): Promise<"done" | "skipped"> {
-  const run = await env.DB.prepare("SELECT status, model_version, shadow_version FROM rescore_runs WHERE id = ?1").bind(msg.runId).first<{ status: string; model_version: string; shadow_version: string | null }>();
-  if (!run || run.status !== "running") return "skipped";
-  const chunk = await env.DB.prepare("SELECT from_id, to_id, status FROM rescore_chunks WHERE run_id = ?1 AND chunk = ?2").bind(msg.runId, msg.chunk).first<{ from_id: string; to_id: string | null; status: string }>();
+  const run = await env.DB.prepare("SELECT status, model_version, shadow_version FROM rescore_runs WHERE id = ?1").bind(msg.runId).first<SqlPick<typeof rescoreRuns, "status" | "model_version" | "shadow_version">>();
+  if (!run || run.status !== "running" || run.model_version === null) return "skipped";
+  const chunk = await env.DB.prepare("SELECT from_id, to_id, status FROM rescore_chunks WHERE run_id = ?1 AND chunk = ?2").bind(msg.runId, msg.chunk).first<SqlPick<typeof rescoreChunks, "from_id" | "to_id" | "status">>();
   if (!chunk || chunk.status === "completed") return "skipped";
   await env.DB.prepare("UPDATE rescore_chunks SET attempts = attempts + 1 WHERE run_id = ?1 AND chunk = ?2").bind(msg.runId, msg.chunk).run();
 
@@ -104,7 +90,7 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
   const below = (column: string, param: string) => (chunk.to_id === null ? "" : `AND ${column} < ${param}`);
   const done = await env.DB.prepare(`SELECT account_id FROM scores WHERE run_id = ?1 AND account_id >= ?2 ${below("account_id", "?3")}`)
     .bind(msg.runId, ...binds)
-    .all<{ account_id: string }>();
+    .all<SqlPick<typeof scores, "account_id">>();
   const already = new Set(done.results.map((r) => r.account_id));
   const todo = accounts.results.filter((a) => !already.has(a.id));
 
@@ -212,7 +198,7 @@ export async function finishRun(env: Env, runId: string): Promise<void> {
      WHERE id = ?1 AND status = 'running' AND chunks_done >= chunks_total RETURNING scored, tier_changes, accounts, model_version, started_at, finished_at, trigger`,
   )
     .bind(runId)
-    .first<{ scored: number; tier_changes: number; accounts: number; model_version: string; started_at: string; finished_at: string; trigger: string }>();
+    .first<SqlPick<typeof rescoreRuns, "scored" | "tier_changes" | "accounts" | "model_version" | "started_at" | "finished_at" | "trigger">>();
   if (!flipped) return;
   const portfolio = await portfolioFigures(env.DB);
   const d = db(env.DB);

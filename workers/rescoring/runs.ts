@@ -2,19 +2,14 @@
 import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { z } from "zod";
+import type { SqlRow } from "../../shared/db/rows";
+import type { rescoreRuns } from "../../shared/db/schema";
 import { startRun } from "./chunks";
 import type { AppEnv } from "../http/auth";
 import { Problem } from "../http/problem";
 import { bearer, problems } from "../http/schemas";
+import { RunStarted, RunStatus } from "./schemas";
 
-export const RunStarted = z.object({
-  runId: z.string(),
-  status: z.enum(["running", "completed"]),
-  accounts: z.number().int(),
-  chunks: z.number().int().describe("Queue messages the run fans out into, 1,000 accounts each"),
-  modelVersion: z.string(),
-  shadowVersion: z.string().nullable(),
-});
 
 export class StartRescore extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
@@ -33,23 +28,6 @@ export class StartRescore extends OpenAPIRoute<[Context<AppEnv>]> {
   }
 }
 
-export const RunStatus = z.object({
-  runId: z.string(),
-  status: z.enum(["queued", "running", "completed", "failed"]),
-  trigger: z.string().describe("api, cron or start"),
-  modelVersion: z.string().nullable(),
-  shadowVersion: z.string().nullable(),
-  accounts: z.number().int().describe("Accounts when the run started"),
-  scored: z.number().int(),
-  tierChanges: z.number().int(),
-  chunks: z.object({ total: z.number().int(), done: z.number().int() }),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  durationMs: z.number().nullable(),
-  accountsPerSecond: z.number().nullable(),
-  error: z.string().nullable(),
-});
 
 export class GetRescore extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
@@ -68,28 +46,28 @@ export class GetRescore extends OpenAPIRoute<[Context<AppEnv>]> {
        FROM rescore_runs r WHERE r.id = ?1`,
     )
       .bind(params.runId)
-      .first<Record<string, unknown>>();
+      .first<SqlRow<typeof rescoreRuns> & { chunk_scored: number; chunk_changes: number }>();
     if (!r) throw new Problem(404, "run-not-found", `No rescoring run '${params.runId}'.`, [{ field: "runId", detail: "no such run" }]);
-    const started = r.started_at as string | null;
-    const finished = r.finished_at as string | null;
+    const started = r.started_at;
+    const finished = r.finished_at;
     const durationMs = started && finished ? Date.parse(finished) - Date.parse(started) : null;
     const scored = r.status === "completed" ? Number(r.scored) : Number(r.chunk_scored);
     return {
-      runId: r.id as string,
-      status: r.status as "queued" | "running" | "completed" | "failed",
-      trigger: r.trigger as string,
-      modelVersion: (r.model_version as string | null) ?? null,
-      shadowVersion: (r.shadow_version as string | null) ?? null,
-      accounts: Number(r.accounts),
+      runId: r.id,
+      status: r.status,
+      trigger: r.trigger,
+      modelVersion: r.model_version,
+      shadowVersion: r.shadow_version,
+      accounts: r.accounts,
       scored,
-      tierChanges: r.status === "completed" ? Number(r.tier_changes) : Number(r.chunk_changes),
-      chunks: { total: Number(r.chunks_total), done: Number(r.chunks_done) },
-      createdAt: r.created_at as string,
+      tierChanges: r.status === "completed" ? r.tier_changes : r.chunk_changes,
+      chunks: { total: r.chunks_total, done: r.chunks_done },
+      createdAt: r.created_at,
       startedAt: started,
       finishedAt: finished,
       durationMs,
       accountsPerSecond: durationMs ? Math.round((scored / durationMs) * 1000 * 10) / 10 : null,
-      error: (r.error as string | null) ?? null,
+      error: r.error,
     };
   }
 }

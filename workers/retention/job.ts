@@ -2,8 +2,8 @@
  * Retention: keeps D1 within its 10 GB at a million accounts by thinning history per the policy
  * in workers/retention/policy.ts, after writing everything it removes to R2, so nothing accepted is lost.
  *
- * Started by the daily rescoring cron after the run (`startRetention`): one queue message per
- * account id range (the rescore chunks' ranges) and one for the logs. A range waits until the day's
+ * Started by the daily rescoring cron after the run (`startRetention`): one message on the
+ * retention queue per account id range (the rescore chunks' ranges) and one for the logs. A range waits until the day's
  * rescoring has passed it, so yesterday's score is no longer current when it loses its drivers.
  * Each message works in pages: select up to PAGE rows that policy removes or thins, write them
  * to one gzipped JSON Lines object in R2, then delete them (or rewrite them without drivers) in
@@ -13,6 +13,8 @@
  * rows (table, day, first and last row id, count), so a retry after a crash between the R2 write
  * and the D1 transaction rewrites the same object; a second run finds nothing to do.
  */
+import type { SqlPick } from "../../shared/db/rows";
+import type { accounts } from "../../shared/db/schema";
 import { jsonChunks } from "../../shared/db/write";
 import { CHUNK_SIZE } from "../rescoring/chunks";
 import { cutoffs, type RetentionPolicy, retentionPolicy, sqlMonth, sqlWeek } from "./policy";
@@ -28,10 +30,6 @@ export interface RetentionMessage {
   part: { from: string; to: string | null } | "logs";
 }
 
-export function isRetentionMessage(body: unknown): body is RetentionMessage {
-  return typeof body === "object" && body !== null && typeof (body as RetentionMessage).retention === "string";
-}
-
 /** Rows removed (archived to R2, then deleted) and thinned (archived, then rewritten without drivers), by table, with the archive objects and their gzipped bytes. */
 export type RetentionCounts = Record<string, { deleted: number; thinned: number; objects: number; bytes: number }>;
 
@@ -44,14 +42,14 @@ export async function startRetention(env: Env, now = new Date()): Promise<{ day:
   retentionPolicy(env as unknown as Record<string, unknown>); // a bad var fails here, before anything is queued
   const messages: RetentionMessage[] = [...(await accountRanges(env.DB)).map((part) => ({ retention: day, part })), { retention: day, part: "logs" as const }];
   for (let i = 0; i < messages.length; i += 100) {
-    await env.RESCORE_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+    await env.RETENTION_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
   }
   return { day, messages: messages.length };
 }
 
 /** Account id ranges of CHUNK_SIZE accounts (the same split as a rescoring run). */
 export async function accountRanges(d1: D1Database): Promise<{ from: string; to: string | null }[]> {
-  const bounds = await d1.prepare(`SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM accounts) WHERE rn % ?1 = 0 ORDER BY id`).bind(CHUNK_SIZE).all<{ id: string }>();
+  const bounds = await d1.prepare(`SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM accounts) WHERE rn % ?1 = 0 ORDER BY id`).bind(CHUNK_SIZE).all<SqlPick<typeof accounts, "id">>();
   const starts = bounds.results.map((r) => r.id);
   return starts.map((from, i) => ({ from, to: starts[i + 1] ?? null }));
 }
@@ -320,23 +318,5 @@ function merge(into: RetentionCounts, from: RetentionCounts): void {
     t.thinned += c.thinned;
     t.objects += c.objects;
     t.bytes += c.bytes;
-  }
-}
-
-/**
- * The queue consumer's part: runs a message and acknowledges it; re-queues it when its page
- * budget ran out (`more`) or its range's rescoring is still to come (`waiting`, in a minute).
- */
-export async function consumeRetention(env: Env, m: Message<unknown>): Promise<void> {
-  const body = m.body as RetentionMessage;
-  try {
-    const r = await processRetention(env, body);
-    if (r.status !== "done") await env.RESCORE_QUEUE.send(body, { contentType: "json", delaySeconds: r.status === "waiting" ? 60 : 0 });
-    const moved = Object.entries(r.counts).filter(([, c]) => c.deleted + c.thinned > 0);
-    if (moved.length) console.log(`retention ${body.retention} ${body.part === "logs" ? "logs" : `from ${body.part.from}`}: ${moved.map(([t, c]) => `${t} ${c.deleted} deleted, ${c.thinned} thinned`).join("; ")}${r.status === "more" ? " (continues)" : ""}`);
-    m.ack();
-  } catch (err) {
-    console.error(`retention ${body.retention} ${body.part === "logs" ? "logs" : `from ${body.part.from}`} failed (attempt ${m.attempts}):`, err);
-    m.retry({ delaySeconds: Math.min(300, 10 * 2 ** m.attempts) });
   }
 }

@@ -3,9 +3,9 @@
  * artifact is fetched from R2 once per version, checked against the registered sha256 and kept.
  * An artifact that fails the check is refused and the previously loaded model keeps serving.
  */
-import type { ActiveModels } from "../../shared/model/assess";
+import type { ActiveModels } from "../../shared/cs/assess";
 import { Scorer } from "../../shared/model/scorer";
-import { activeModelRow, fetchArtifact } from "../../shared/db/registry";
+import { type ActiveModelRow, activeModelRow, fetchArtifact } from "../../shared/db/registry";
 import { Problem } from "../http/problem";
 
 interface Slot {
@@ -88,7 +88,7 @@ const byVersion = new Map<string, Scorer>();
 export async function scorerForVersion(env: Env, version: string): Promise<Scorer> {
   const hit = byVersion.get(version) ?? [...slots.values()].find((s) => s.scorer?.artifact.version === version)?.scorer;
   if (hit) return hit;
-  const row = await env.DB.prepare("SELECT version, r2_key AS r2Key, sha256 FROM models WHERE version = ?1").bind(version).first<{ version: string; r2Key: string; sha256: string }>();
+  const row = await env.DB.prepare("SELECT version, r2_key AS r2Key, sha256 FROM models WHERE version = ?1").bind(version).first<ActiveModelRow>();
   if (!row) throw new Error(`model ${version} is not registered`);
   const scorer = new Scorer(await fetchArtifact(env, row));
   if (byVersion.size > 20) byVersion.clear();

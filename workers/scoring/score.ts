@@ -7,14 +7,16 @@ import { inArray } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
 import { accounts } from "../../shared/db/schema";
-import { db, insertScoreStatements, runBatch, type ScoreWrite, toScoreWrite } from "../../shared/db/write";
-import { assess } from "../../shared/model/assess";
+import { db, runBatch } from "../../shared/db/write";
+import { insertScoreStatements, type ScoreWrite, toScoreWrite } from "../../shared/db/scores";
+import { assess } from "../../shared/cs/assess";
 import type { FieldError } from "../../shared/model/features";
 import { requireModels } from "./model-cache";
 import type { AppEnv } from "../http/auth";
 import { fieldPath, invalid } from "../http/problem";
-import { AccountId, bearer, Features, ProblemDetails, problems, ScoreResult } from "../http/schemas";
-import { assertFeatures, featureErrors, scoreAccount, scoreView } from "./scoring";
+import { AccountId, bearer, Features, ProblemDetails, problems } from "../http/schemas";
+import { ScoreResult } from "./schemas";
+import { assertFeatures, featureErrors, scoreAccount, scoreResult } from "./scoring";
 
 /** Drivers kept with every stored score. */
 const STORED_DRIVERS = 10;
@@ -69,7 +71,7 @@ export class ScoreRoute extends OpenAPIRoute<[Context<AppEnv>]> {
     const models = await requireModels(c.env);
     if (body.accountId !== undefined) return scoreAccount(c.env, models, body.accountId, maxDrivers);
     assertFeatures(models.churn, body.features!, "features");
-    return scoreView(assess(models, body.features!, maxDrivers), new Date().toISOString());
+    return scoreResult(assess(models, body.features!, maxDrivers), new Date().toISOString());
   }
 }
 
@@ -190,12 +192,12 @@ export class ScoreBatchRoute extends OpenAPIRoute<[Context<AppEnv>]> {
         return { index: i, error: { type: p === 404 ? "/problems/account-not-found" : "/problems/validation-error", title: p === 404 ? "Not Found" : "Unprocessable Content", status: p, detail: errors[i].map((e) => `${e.field}: ${e.detail}`).join("; "), errors: errors[i] } };
       }
       scored++;
-      if (r.accountId === undefined) return scoreView(assess(models, r.features!, maxDrivers), scoredAt);
+      if (r.accountId === undefined) return scoreResult(assess(models, r.features!, maxDrivers), scoredAt);
       // A stored score keeps its drivers (the worklist and history show them), whatever the
       // response asks for; the response is trimmed to the requested count.
       const a = assess(models, stored.get(r.accountId) as Record<string, never>, Math.max(maxDrivers, STORED_DRIVERS));
       writes.push(toScoreWrite(r.accountId, a, "batch", scoredAt));
-      const view = scoreView(a, scoredAt, r.accountId);
+      const view = scoreResult(a, scoredAt, r.accountId);
       return maxDrivers > 0 ? { ...view, drivers: view.drivers.slice(0, maxDrivers) } : { ...view, drivers: [], nextAction: null };
     });
     if (writes.length) await runBatch(d, insertScoreStatements(d, writes));

@@ -3,12 +3,16 @@
  * Shared by the scoring routes; pure of HTTP except for the problems it raises.
  */
 import { desc, eq } from "drizzle-orm";
-import { accounts, scores } from "../../shared/db/schema";
-import { db, insertScoreStatements, runBatch, toScoreWrite } from "../../shared/db/write";
-import { type ActiveModels, type Assessment, assess } from "../../shared/model/assess";
+import type { z } from "zod";
+import { scores } from "../../shared/db/schema";
+import { db, runBatch } from "../../shared/db/write";
+import { insertScoreStatements, toScoreWrite } from "../../shared/db/scores";
+import { type ActiveModels, type Assessment, assess } from "../../shared/cs/assess";
 import { checkFeatures, type FieldError } from "../../shared/model/features";
 import type { Scorer } from "../../shared/model/scorer";
-import { invalid, Problem } from "../http/problem";
+import { loadAccount, notFound } from "../accounts/store";
+import { invalid } from "../http/problem";
+import { type LatestScore, storedExpansion, toScoreView } from "./schemas";
 
 /** Checks signals against the model's feature spec; a 422 naming every bad field. */
 export function assertFeatures(scorer: Scorer | undefined, features: Record<string, unknown>, path: string): void {
@@ -21,14 +25,6 @@ export function featureErrors(scorer: Scorer | undefined, features: Record<strin
   return scorer ? checkFeatures(scorer.artifact.features, features, path) : [];
 }
 
-export async function loadAccount(env: Env, id: string) {
-  return db(env.DB).select().from(accounts).where(eq(accounts.id, id)).get();
-}
-
-export function notFound(id: string, field = "accountId"): Problem {
-  return new Problem(404, "account-not-found", `No account with id '${id}'.`, [{ field, detail: "no such account" }]);
-}
-
 /** Scores a stored account and appends the score to its history. */
 export async function scoreAccount(env: Env, models: ActiveModels, id: string, maxDrivers = 10, source = "api") {
   const account = await loadAccount(env, id);
@@ -36,11 +32,11 @@ export async function scoreAccount(env: Env, models: ActiveModels, id: string, m
   const a = assess(models, account.features, maxDrivers);
   const scoredAt = new Date().toISOString();
   await runBatch(db(env.DB), insertScoreStatements(db(env.DB), [toScoreWrite(id, a, source, scoredAt)]));
-  return scoreView(a, scoredAt, id);
+  return scoreResult(a, scoredAt, id);
 }
 
-/** The API's view of an assessment: the churn score plus tier and expansion readiness. */
-export function scoreView(a: Assessment, scoredAt: string, accountId?: string) {
+/** An assessment as the API answers it (`ScoreResult`): the churn score plus tier and expansion readiness. */
+export function scoreResult(a: Assessment, scoredAt: string, accountId?: string) {
   const { expansion } = a;
   return {
     ...a.score,
@@ -51,25 +47,10 @@ export function scoreView(a: Assessment, scoredAt: string, accountId?: string) {
   };
 }
 
-
-export async function latestScore(env: Env, accountId: string) {
+/** An account's latest score as `GET /v1/accounts/{id}` shows it, or null before its first. */
+export async function latestScore(env: Env, accountId: string): Promise<z.infer<typeof LatestScore> | null> {
   const row = await db(env.DB).select().from(scores).where(eq(scores.accountId, accountId)).orderBy(desc(scores.id)).limit(1).get();
   if (!row) return null;
-  return {
-    churnProbability: row.churnProbability,
-    interval: row.intervalLow != null && row.intervalHigh != null ? ([row.intervalLow, row.intervalHigh] as [number, number]) : null,
-    confidence: row.confidence as "high" | "medium" | "low" | null,
-    riskTier: row.riskTier,
-    drivers: row.drivers,
-    imputed: row.imputed,
-    modelVersion: row.modelVersion,
-    scoredAt: row.scoredAt,
-    source: row.source,
-    tier: row.tier ?? row.riskTier,
-    expansion:
-      row.expansionProbability == null
-        ? null
-        : { expansionReady: !!row.expansionReady, expansionProbability: row.expansionProbability, reason: row.expansionReason ?? "", source: row.expansionSource ?? "scorecard", modelVersion: row.expansionVersion ?? null },
-  };
+  const { churnProbability, interval, confidence, riskTier, drivers, imputed, modelVersion, scoredAt, source, tier } = toScoreView(row);
+  return { churnProbability, interval, confidence, riskTier, drivers, imputed, modelVersion, scoredAt, source, tier, expansion: storedExpansion(row) };
 }
-

@@ -20,20 +20,17 @@
  * nothing, and each attempt is claimed in D1 first, so two messages for one delivery never send it
  * twice at once. A disabled endpoint's deliveries fail with "endpoint disabled".
  */
+import type { AttemptLogEntry, events, webhookDeliveries, webhookEndpoints } from "../../shared/db/schema";
+import type { SqlPick, SqlRow } from "../../shared/db/rows";
 import type { DeliveryMessage } from "./outbox";
+import { attemptsInCycle, AUTO_DISABLE_AFTER, MAX_QUEUE_DELAY_S, parseRetryAfter, RETRY_AFTER_CAP_S, retrySchedule, withJitter } from "./retry";
+import { sign } from "./signing";
 import { slackMessage } from "./slack";
 import { checkWebhookUrl, loopbackAllowed } from "./url-guard";
 
-/** The production schedule: waits in seconds after each failed attempt (Standard Webhooks / Svix-like, ~3 days). */
-export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000, 50400, 50400, 57600];
 /** A receiver gets this long to answer. */
 export const DELIVERY_TIMEOUT_MS = 15_000;
-/** Queues' longest `delaySeconds`. */
-export const MAX_QUEUE_DELAY_S = 43_200;
-/** The longest `Retry-After` honoured. */
-export const RETRY_AFTER_CAP_S = 43_200;
-/** Dead deliveries in a row that disable an endpoint. */
-export const AUTO_DISABLE_AFTER = 3;
+
 /** How long an attempt holds its claim on a delivery (longer than the timeout plus bookkeeping). */
 const CLAIM_LEASE_MS = 60_000;
 /** A message may arrive this much before `next_attempt_at` and still attempt (queue timing slack). */
@@ -41,110 +38,15 @@ const EARLY_GRACE_MS = 1_000;
 /** Where a message goes back to after an unexpected error (D1 unavailable, say). */
 const ERROR_RETRY_S = 60;
 
-export const SECRET_PREFIX = "whsec_";
-
-/** One line of a delivery's log: an attempt (with `attempt`) or a note (redelivery, dead-lettered, ...). */
-export interface LogEntry {
-  at: string;
-  attempt?: number;
-  status: number | null;
-  ms: number;
-  error?: string;
-  note?: string;
-}
-
 const isoNow = () => new Date().toISOString();
 
-// ---------------------------------------------------------------------------------------------
-// Secrets and signatures
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-/** A new signing secret: `whsec_` + base64 of 24 random bytes. */
-export function newSecret(): string {
-  return `${SECRET_PREFIX}${toBase64(crypto.getRandomValues(new Uint8Array(24)))}`;
-}
-
-/** How secrets are shown after creation: the prefix and four characters. */
-export function maskSecret(secret: string): string {
-  return `${secret.slice(0, SECRET_PREFIX.length + 4)}…`;
-}
-
-/** `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`, the key being the secret's base64 part decoded. */
-export async function sign(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", fromBase64(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
-  return `v1,${toBase64(new Uint8Array(mac))}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The retry schedule
-
-/** `WEBHOOK_RETRY_SCHEDULE` (comma-separated seconds), or the default if it is unset or invalid. */
-export function retrySchedule(env: { WEBHOOK_RETRY_SCHEDULE?: string }): number[] {
-  const text = env.WEBHOOK_RETRY_SCHEDULE;
-  if (text === undefined || text.trim() === "") return DEFAULT_RETRY_SCHEDULE;
-  const parts = text.split(",").map((s) => s.trim());
-  if (parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) return parts.map(Number);
-  console.error(`webhooks: WEBHOOK_RETRY_SCHEDULE '${text}' is not comma-separated positive seconds; using the default`);
-  return DEFAULT_RETRY_SCHEDULE;
-}
-
-/** A wait of `seconds` ±10%, in whole seconds, at least 1. */
-export function withJitter(seconds: number, random = Math.random()): number {
-  return Math.max(1, Math.round(seconds * (0.9 + 0.2 * random)));
-}
-
-/** Seconds a `Retry-After` value asks for (delta-seconds or an HTTP date), or null. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v);
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return null;
-  return Math.max(0, Math.ceil((at - now) / 1000));
-}
-
-/** Attempts made since the delivery was last (re)started: the position in the retry schedule. */
-export function attemptsInCycle(log: LogEntry[]): number {
-  let n = 0;
-  for (const e of log) {
-    if (e.note === "redelivery requested") n = 0;
-    else if (e.attempt !== undefined) n++;
-  }
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The consumer
-
-interface DeliveryRow {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  status: string;
-  attempts: number;
-  next_attempt_at: string | null;
-  attempt_log: string;
-  url: string;
-  kind: string;
-  secret: string;
-  endpoint_status: string;
-  payload: string | null;
-  event_created_at: string | null;
-}
+/** A delivery with its endpoint and event, as `loadDelivery` joins them. */
+type DeliveryRow = SqlPick<typeof webhookDeliveries, "id" | "endpoint_id" | "event_id" | "event_type" | "status" | "attempts" | "next_attempt_at" | "attempt_log"> &
+  SqlPick<typeof webhookEndpoints, "url" | "kind" | "secret"> & {
+    endpoint_status: SqlRow<typeof webhookEndpoints>["status"];
+    payload: SqlRow<typeof events>["payload"] | null;
+    event_created_at: string | null;
+  };
 
 /** What the consumer did with one message; `delaySeconds` set means it was put back for a retry. */
 export interface Outcome {
@@ -156,9 +58,17 @@ export interface Outcome {
 const ack = (reason: string): Outcome => ({ action: "ack", reason });
 const later = (delaySeconds: number, reason: string): Outcome => ({ action: "retry", delaySeconds: Math.min(MAX_QUEUE_DELAY_S, Math.max(1, Math.ceil(delaySeconds))), reason });
 
-/** Queue consumer for `foresight-webhooks` (deliveries) and `foresight-webhooks-dlq` (dead letters). */
+/** Consumer of `foresight-webhooks`: attempts each message's delivery, concurrently. */
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const deadLetters = batch.queue.endsWith("-dlq");
+  await eachDelivery(batch, (id) => deliverOnce(env, id));
+}
+
+/** Consumer of `foresight-webhooks-dlq`: marks each delivery dead in its log. */
+export async function consumeDeadDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  await eachDelivery(batch, (id) => recordDeadLetter(env, id));
+}
+
+async function eachDelivery(batch: MessageBatch<unknown>, handle: (deliveryId: string) => Promise<Outcome>): Promise<void> {
   await Promise.all(
     batch.messages.map(async (m) => {
       const id = (m.body as Partial<DeliveryMessage> | null)?.deliveryId;
@@ -168,7 +78,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
         return;
       }
       try {
-        const outcome = deadLetters ? await recordDeadLetter(env, id) : await deliverOnce(env, id);
+        const outcome = await handle(id);
         if (outcome.action === "retry") m.retry({ delaySeconds: outcome.delaySeconds });
         else m.ack();
       } catch (err) {
@@ -194,7 +104,7 @@ async function loadDelivery(env: Env, id: string): Promise<DeliveryRow | null> {
 const appendLog = (n: number) => `attempt_log = json_insert(attempt_log, '$[#]', json(?${n}))`;
 
 /** Settles a delivery as failed (no retry) with a note in its log. */
-async function settleFailed(env: Env, id: string, error: string, entry: LogEntry): Promise<void> {
+async function settleFailed(env: Env, id: string, error: string, entry: AttemptLogEntry): Promise<void> {
   await env.DB.prepare(
     `UPDATE webhook_deliveries SET status = 'failed', last_error = ?2, next_attempt_at = NULL, ${appendLog(3)}, updated_at = ?4
      WHERE id = ?1 AND status IN ('pending', 'retrying')`,
@@ -219,7 +129,7 @@ function countDead(env: Env, endpointId: string, deliveryId: string): D1Prepared
 }
 
 function lastNote(logText: string): string | undefined {
-  const log = JSON.parse(logText) as LogEntry[];
+  const log = JSON.parse(logText) as AttemptLogEntry[];
   return log[log.length - 1]?.note;
 }
 
@@ -304,7 +214,7 @@ export async function deliverOnce(env: Env, deliveryId: string): Promise<Outcome
   }
   const ms = Date.now() - started;
   const attempt = row.attempts + 1;
-  const entry: LogEntry = { at: new Date(started).toISOString(), attempt, status, ms, ...(error ? { error } : {}) };
+  const entry: AttemptLogEntry = { at: new Date(started).toISOString(), attempt, status, ms, ...(error ? { error } : {}) };
   const stamp = isoNow();
   const record = (sets: string, ...binds: unknown[]) =>
     env.DB.prepare(`UPDATE webhook_deliveries SET attempts = ?2, last_status_code = ?3, last_error = ?4, ${appendLog(5)}, updated_at = ?6, ${sets} WHERE id = ?1`).bind(
@@ -332,7 +242,7 @@ export async function deliverOnce(env: Env, deliveryId: string): Promise<Outcome
     return ack("410 Gone: endpoint disabled");
   }
   const schedule = retrySchedule(env);
-  const position = attemptsInCycle(JSON.parse(row.attempt_log) as LogEntry[]) + 1;
+  const position = attemptsInCycle(JSON.parse(row.attempt_log) as AttemptLogEntry[]) + 1;
   if (position > schedule.length) {
     await env.DB.batch([record("status = 'dead', next_attempt_at = NULL"), countDead(env, row.endpoint_id, row.id)]);
     // If this send fails, the message is retried and the branch for dead deliveries above resends it.
@@ -356,13 +266,13 @@ export async function recordDeadLetter(env: Env, deliveryId: string): Promise<Ou
     "UPDATE webhook_deliveries SET status = 'dead', next_attempt_at = NULL, last_error = coalesce(last_error, 'queue retries exhausted'), updated_at = ?2 WHERE id = ?1 AND status IN ('pending', 'retrying') RETURNING endpoint_id",
   )
     .bind(deliveryId, stamp)
-    .first<{ endpoint_id: string }>();
+    .first<SqlPick<typeof webhookDeliveries, "endpoint_id">>();
   if (flipped) await countDead(env, flipped.endpoint_id, deliveryId).run();
   const noted = await env.DB.prepare(
     `UPDATE webhook_deliveries SET ${appendLog(2)}, updated_at = ?3
      WHERE id = ?1 AND status = 'dead' AND coalesce(json_extract(attempt_log, '$[#-1].note'), '') != 'dead-lettered' RETURNING id`,
   )
-    .bind(deliveryId, JSON.stringify({ at: stamp, status: null, ms: 0, note: "dead-lettered" } satisfies LogEntry), stamp)
+    .bind(deliveryId, JSON.stringify({ at: stamp, status: null, ms: 0, note: "dead-lettered" } satisfies AttemptLogEntry), stamp)
     .first();
   return ack(noted ? "dead-lettered" : "already recorded, or not dead");
 }
@@ -378,7 +288,7 @@ export async function redeliver(env: Env, endpointId: string, deliveryId: string
        ${appendLog(3)}, updated_at = ?4
      WHERE id = ?1 AND endpoint_id = ?2 AND status IN ('succeeded', 'failed', 'dead') RETURNING id`,
   )
-    .bind(deliveryId, endpointId, JSON.stringify({ at: stamp, status: null, ms: 0, note: "redelivery requested" } satisfies LogEntry), stamp)
+    .bind(deliveryId, endpointId, JSON.stringify({ at: stamp, status: null, ms: 0, note: "redelivery requested" } satisfies AttemptLogEntry), stamp)
     .first();
   if (!reset) return false;
   // enqueued_at stays NULL until the send succeeds, so a failed send is picked up by enqueuePendingDeliveries.

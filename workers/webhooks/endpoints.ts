@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints (`/v1/webhooks`) and their delivery log. Endpoints receive events signed the
+ * Webhook endpoints (`/v1/webhooks`): the subscriptions and their secrets. Endpoints receive events signed the
  * Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature`), or formatted as
  * Slack messages (`kind: "slack"`). Every URL passes the SSRF guard (workers/webhooks/url-guard.ts)
  * here and again before each delivery. Secrets are shown in full only by create and rotate-secret.
@@ -7,77 +7,41 @@
 import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { z } from "zod";
-import { EVENT_TYPES } from "../../shared/db/schema";
+import { createSelectSchema } from "drizzle-zod";
+import type { SqlRow } from "../../shared/db/rows";
+import { ENDPOINT_STATUSES, EVENT_TYPES, WEBHOOK_KINDS, webhookEndpoints } from "../../shared/db/schema";
+import { maskSecret, newSecret } from "./signing";
 import { checkWebhookUrl, loopbackAllowed, MAX_URL_LENGTH } from "./url-guard";
-import { type LogEntry, maskSecret, newSecret, redeliver } from "./delivery";
 import type { AppEnv } from "../http/auth";
 import { invalid, Problem } from "../http/problem";
 import { bearer, problems } from "../http/schemas";
 
 const EventName = z.enum([...EVENT_TYPES, "*"]).describe('An event type, or "*" for all of them');
-const Kind = z.enum(["standard", "slack"]).describe("standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`");
-const WebhookIdParam = z.string().regex(/^wh_[0-9a-f]{24}$/, "is not a webhook id");
-const DeliveryIdParam = z.string().regex(/^dlv_[0-9a-f]{24}$/, "is not a delivery id");
+const Kind = z.enum(WEBHOOK_KINDS).describe("standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`");
+export const WebhookIdParam = z.string().regex(/^wh_[0-9a-f]{24}$/, "is not a webhook id");
 
-export const Webhook = z.object({
-  id: z.string(),
-  url: z.string(),
-  description: z.string().nullable(),
-  kind: Kind,
-  events: z.array(z.string()),
-  status: z.enum(["enabled", "disabled"]),
-  disabledReason: z.string().nullable().describe("Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH"),
-  consecutiveFailures: z.number().int().describe("Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it"),
-  secret: z.string().describe("The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere"),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+const endpointRow = createSelectSchema(webhookEndpoints);
 
-const AttemptEntry = z.object({
-  at: z.string(),
-  attempt: z.number().int().optional().describe("Attempt number; absent on notes"),
-  status: z.number().int().nullable().describe("HTTP status, or null for a network error, a timeout or a note"),
-  ms: z.number(),
-  error: z.string().optional(),
-  note: z.string().optional().describe('"redelivery requested", "dead-lettered", "endpoint disabled", "url refused"'),
-});
+export const Webhook = endpointRow
+  .pick({ id: true, url: true, description: true, status: true, createdAt: true, updatedAt: true })
+  .extend({
+    kind: Kind,
+    events: z.array(z.string()),
+    disabledReason: endpointRow.shape.disabledReason.describe("Why the endpoint was disabled: 410 Gone, repeated dead deliveries, a refused URL or PATCH"),
+    consecutiveFailures: z.number().int().describe("Deliveries in a row that ended dead; 3 disable the endpoint; any success resets it"),
+    secret: endpointRow.shape.secret.describe("The signing secret (whsec_ + base64), in full only in the answers to create and rotate-secret; masked elsewhere"),
+  });
 
-export const Delivery = z.object({
-  id: z.string(),
-  eventId: z.string().describe("The event id, sent as webhook-id on every attempt and redelivery"),
-  eventType: z.string(),
-  status: z.enum(["pending", "retrying", "succeeded", "failed", "dead"]),
-  attempts: z.number().int(),
-  lastStatusCode: z.number().int().nullable(),
-  lastError: z.string().nullable(),
-  attemptLog: z.array(AttemptEntry),
-  createdAt: z.string(),
-  deliveredAt: z.string().nullable(),
-  nextAttemptAt: z.string().nullable(),
-});
-
-interface EndpointRow {
-  id: string;
-  url: string;
-  description: string | null;
-  kind: string;
-  event_types: string;
-  secret: string;
-  status: string;
-  disabled_reason: string | null;
-  consecutive_failures: number;
-  created_at: string;
-  updated_at: string;
-}
+type EndpointRow = SqlRow<typeof webhookEndpoints>;
 
 function toWebhook(r: EndpointRow, showSecret = false): z.infer<typeof Webhook> {
   return {
     id: r.id,
     url: r.url,
     description: r.description,
-    kind: r.kind as "standard" | "slack",
+    kind: r.kind,
     events: JSON.parse(r.event_types) as string[],
-    status: r.status as "enabled" | "disabled",
+    status: r.status,
     disabledReason: r.disabled_reason,
     consecutiveFailures: r.consecutive_failures,
     secret: showSecret ? r.secret : maskSecret(r.secret),
@@ -100,7 +64,8 @@ function uniqueEvents(events: string[]): string[] {
   return events.includes("*") ? ["*"] : [...new Set(events)];
 }
 
-async function loadEndpoint(env: Env, id: string): Promise<EndpointRow> {
+/** The endpoint, or a 404 naming `id`. */
+export async function loadEndpoint(env: Env, id: string): Promise<EndpointRow> {
   const row = await env.DB.prepare("SELECT * FROM webhook_endpoints WHERE id = ?1").bind(id).first<EndpointRow>();
   if (!row) throw new Problem(404, "webhook-not-found", `No webhook endpoint '${id}'.`, [{ field: "id", detail: "no such webhook endpoint" }]);
   return row;
@@ -177,7 +142,7 @@ const WebhookPatch = z.object({
   events: z.array(EventName).min(1).max(20).optional(),
   description: z.string().max(500).nullable().optional(),
   kind: Kind.optional(),
-  status: z.enum(["enabled", "disabled"]).optional().describe("Re-enabling clears disabledReason and consecutiveFailures"),
+  status: z.enum(ENDPOINT_STATUSES).optional().describe("Re-enabling clears disabledReason and consecutiveFailures"),
 });
 
 export class PatchWebhook extends OpenAPIRoute<[Context<AppEnv>]> {
@@ -267,132 +232,5 @@ export class RotateWebhookSecret extends OpenAPIRoute<[Context<AppEnv>]> {
     const row = await c.env.DB.prepare("UPDATE webhook_endpoints SET secret = ?2, updated_at = ?3 WHERE id = ?1 RETURNING id").bind(params.id, secret, new Date().toISOString()).first();
     if (!row) throw new Problem(404, "webhook-not-found", `No webhook endpoint '${params.id}'.`, [{ field: "id", detail: "no such webhook endpoint" }]);
     return { id: params.id, secret };
-  }
-}
-
-interface DeliveryRow {
-  id: string;
-  event_id: string;
-  event_type: string;
-  status: string;
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  attempt_log: string;
-  created_at: string;
-  delivered_at: string | null;
-  next_attempt_at: string | null;
-}
-
-function toDelivery(r: DeliveryRow): z.infer<typeof Delivery> {
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    eventType: r.event_type,
-    status: r.status as z.infer<typeof Delivery>["status"],
-    attempts: r.attempts,
-    lastStatusCode: r.last_status_code,
-    lastError: r.last_error,
-    attemptLog: JSON.parse(r.attempt_log) as LogEntry[],
-    createdAt: r.created_at,
-    deliveredAt: r.delivered_at,
-    nextAttemptAt: r.next_attempt_at,
-  };
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return btoa(JSON.stringify([createdAt, id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeCursor(text: string): [string, string] {
-  try {
-    const v = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/"))) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && typeof v[1] === "string") return [v[0], v[1]];
-  } catch {
-    // fall through
-  }
-  throw invalid("The cursor is not one this API issued.", [{ field: "cursor", detail: "not a valid cursor; pass nextCursor back unchanged" }]);
-}
-
-export const DeliveryLog = z.object({
-  deliveries: z.array(Delivery).describe("Newest first"),
-  nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
-});
-
-export class ListDeliveries extends OpenAPIRoute<[Context<AppEnv>]> {
-  override schema = {
-    tags: ["Webhooks"],
-    summary: "An endpoint's delivery log, newest first",
-    description:
-      "Each delivery is one event to this endpoint, with every attempt (time, HTTP status, milliseconds, error) and notes (redelivery requested, dead-lettered, endpoint disabled). Filter by `status`; pages follow `nextCursor`.",
-    security: bearer,
-    request: {
-      params: z.object({ id: WebhookIdParam }),
-      query: z.object({
-        status: z.enum(["pending", "retrying", "succeeded", "failed", "dead"]).optional(),
-        eventType: z.enum(EVENT_TYPES).optional(),
-        limit: z.coerce.number().int().min(1).max(200).optional().describe("Page size, default 50, at most 200"),
-        cursor: z.string().max(500).optional(),
-      }),
-    },
-    responses: { "200": { description: "One page of the log", ...contentJson(DeliveryLog) }, ...problems(401, 403, 404, 422, 429) },
-  };
-
-  override async handle(c: Context<AppEnv>) {
-    const { params, query } = await this.getValidatedData<typeof this.schema>();
-    await loadEndpoint(c.env, params.id);
-    const limit = query.limit ?? 50;
-    const where = ["endpoint_id = ?1"];
-    const binds: (string | number)[] = [params.id];
-    const bind = (v: string | number) => {
-      binds.push(v);
-      return `?${binds.length}`;
-    };
-    if (query.status) where.push(`status = ${bind(query.status)}`);
-    if (query.eventType) where.push(`event_type = ${bind(query.eventType)}`);
-    if (query.cursor) {
-      const [createdAt, id] = decodeCursor(query.cursor);
-      const at = bind(createdAt);
-      where.push(`(created_at < ${at} OR (created_at = ${at} AND id < ${bind(id)}))`);
-    }
-    const { results } = await c.env.DB.prepare(
-      `SELECT id, event_id, event_type, status, attempts, last_status_code, last_error, attempt_log, created_at, delivered_at, next_attempt_at
-       FROM webhook_deliveries WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ${bind(limit + 1)}`,
-    )
-      .bind(...binds)
-      .all<DeliveryRow>();
-    const page = results.slice(0, limit);
-    const last = page[page.length - 1];
-    return { deliveries: page.map(toDelivery), nextCursor: results.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
-  }
-}
-
-export class RedeliverDelivery extends OpenAPIRoute<[Context<AppEnv>]> {
-  override schema = {
-    tags: ["Webhooks"],
-    summary: "Send a delivery again, with the same event id",
-    description:
-      "For a delivery that succeeded, failed or is dead: resets it to pending with a fresh retry schedule and queues it. The receiver gets the same `webhook-id` (the event id), so it can tell a redelivery from a new event. A delivery still pending or retrying is refused (409), as is one whose endpoint is disabled.",
-    security: bearer,
-    request: { params: z.object({ id: WebhookIdParam, deliveryId: DeliveryIdParam }) },
-    responses: { "202": { description: "Queued", ...contentJson(Delivery) }, ...problems(401, 403, 404, 409, 422, 429) },
-  };
-
-  override async handle(c: Context<AppEnv>) {
-    const { params } = await this.getValidatedData<typeof this.schema>();
-    const endpoint = await loadEndpoint(c.env, params.id);
-    const select = "SELECT id, event_id, event_type, status, attempts, last_status_code, last_error, attempt_log, created_at, delivered_at, next_attempt_at FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2";
-    const before = await c.env.DB.prepare(select).bind(params.deliveryId, params.id).first<DeliveryRow>();
-    if (!before) throw new Problem(404, "delivery-not-found", `No delivery '${params.deliveryId}' for webhook '${params.id}'.`, [{ field: "deliveryId", detail: "no such delivery for this endpoint" }]);
-    if (endpoint.status !== "enabled") {
-      throw new Problem(409, "webhook-disabled", `Webhook '${params.id}' is disabled; re-enable it with PATCH {"status": "enabled"} first.`, [{ field: "id", detail: "endpoint disabled" }]);
-    }
-    if (!(await redeliver(c.env, params.id, params.deliveryId))) {
-      throw new Problem(409, "delivery-in-flight", `Delivery '${params.deliveryId}' is ${before.status}; it is attempted on its own schedule (next at ${before.next_attempt_at ?? "once queued"}).`, [
-        { field: "deliveryId", detail: `still ${before.status}` },
-      ]);
-    }
-    const after = await c.env.DB.prepare(select).bind(params.deliveryId, params.id).first<DeliveryRow>();
-    return c.json(toDelivery(after!), 202);
   }
 }

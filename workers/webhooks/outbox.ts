@@ -7,18 +7,13 @@
  */
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { type EventType, events, webhookDeliveries } from "../../shared/db/schema";
+import type { SqlPick } from "../../shared/db/rows";
+import { events, webhookDeliveries } from "../../shared/db/schema";
 import { type Db, jsonChunks } from "../../shared/db/write";
 import { sha256Hex } from "../../shared/hash";
 
-export interface NewEvent {
-  id: string;
-  type: EventType;
-  accountId?: string | null;
-  runId?: string | null;
-  modelVersion?: string | null;
-  payload: Record<string, unknown>;
-}
+/** An event to record: an `events` row before it is written. */
+export type NewEvent = Pick<typeof events.$inferInsert, "id" | "type" | "accountId" | "runId" | "modelVersion" | "payload">;
 
 /** A stable event id (`evt_` + 24 hex) from the parts that identify the change. */
 export async function eventId(...parts: (string | number | null | undefined)[]): Promise<string> {
@@ -85,7 +80,7 @@ export async function enqueuePendingDeliveries(env: Env, eventIds?: string[]): P
      LIMIT 5000`,
   )
     .bind(...(eventIds ? [staleBefore, overdue, JSON.stringify(eventIds)] : [staleBefore, overdue]))
-    .all<{ id: string }>();
+    .all<SqlPick<typeof webhookDeliveries, "id">>();
   const ids = rows.results.map((r) => r.id);
   for (let i = 0; i < ids.length; i += 100) {
     const part = ids.slice(i, i + 100);
@@ -93,4 +88,10 @@ export async function enqueuePendingDeliveries(env: Env, eventIds?: string[]): P
     await env.DB.prepare("UPDATE webhook_deliveries SET enqueued_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(part)).run();
   }
   return ids.length;
+}
+
+/** Cron job: deliveries written but never queued (a crash between the two) go out now. */
+export async function sweepOutbox(env: Env): Promise<void> {
+  const n = await enqueuePendingDeliveries(env);
+  if (n) console.log(`cron: queued ${n} pending webhook deliveries`);
 }

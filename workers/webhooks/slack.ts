@@ -4,6 +4,7 @@
  * old → new tier, the probability, the top drivers and the next action; a rescoring summary; model
  * alerts. The same facts as the Standard Webhooks body, formatted for people.
  */
+import { PORTFOLIO_TIERS } from "../../shared/tiers";
 
 type Json = Record<string, unknown>;
 
@@ -98,7 +99,7 @@ export function slackMessage(type: string, data: Json, eventId: string): SlackMe
         blocks: [
           section(`:bar_chart: *Rescoring completed*: ${esc(data.scored ?? "?")} of ${esc(data.accounts ?? "?")} accounts scored, *${esc(data.tierChanges ?? 0)}* tier change(s)`),
           fields([
-            ...(["red", "yellow", "green", "blue"] as const)
+            ...PORTFOLIO_TIERS
               .filter((t) => tiers[t])
               .map((t): [string, string] => [`${t[0].toUpperCase()}${t.slice(1)}`, `${tiers[t].accounts ?? 0} accounts, ${money(tiers[t].arr)} ARR`]),
             ["ARR at risk", money(portfolio.arrAtRisk)],

@@ -284,9 +284,9 @@ describe("retention messages", () => {
     expect(first.counts.scores.deleted + first.counts.scores.thinned).toBe(200);
   });
 
-  it("are consumed from the rescore queue and acknowledged", async () => {
+  it("are consumed from the retention queue and acknowledged", async () => {
     await history("RQ-A", 40);
-    const batch = createMessageBatch("foresight-rescore", [{ id: "r1", timestamp: NOW, attempts: 1, body: { retention: DAY, part: only("RQ-") } }]);
+    const batch = createMessageBatch("foresight-retention", [{ id: "r1", timestamp: NOW, attempts: 1, body: { retention: DAY, part: only("RQ-") } }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["r1"]);

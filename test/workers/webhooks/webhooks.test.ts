@@ -14,7 +14,8 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db, runBatch } from "../../../shared/db/write";
 import worker from "../../../workers/index";
 import { enqueuePendingDeliveries, eventStatements, type NewEvent } from "../../../workers/webhooks/outbox";
-import { attemptsInCycle, DEFAULT_RETRY_SCHEDULE, type LogEntry, parseRetryAfter, retrySchedule, withJitter } from "../../../workers/webhooks/delivery";
+import type { AttemptLogEntry as LogEntry } from "../../../shared/db/schema";
+import { attemptsInCycle, DEFAULT_RETRY_SCHEDULE, parseRetryAfter, retrySchedule, withJitter } from "../../../workers/webhooks/retry";
 import { call, createKey, problemOf } from "../helpers";
 
 let admin: string;

@@ -1,9 +1,9 @@
 /**
- * Customer-success signals recognised by column name, the domain priors behind them, and the
- * next action for an account's top risk driver. Pure TypeScript with no I/O, so the cold-start
- * scorecard (training) and anything that shows a score (the Worker, reports) share one list.
+ * Customer-success signals recognised by column name and the domain priors behind them: the
+ * signal's words, its prior weight and why, and the action when it drives an account's risk.
+ * Pure TypeScript with no I/O, so the cold-start scorecard (training) and anything that shows a
+ * score (the Worker, reports) share one list.
  */
-import type { Driver } from "./scorer";
 
 /** The customer-success signals the scorecard knows, each with a stated prior. */
 export type CsSignal = "logins" | "sinceLogin" | "adoption" | "tickets" | "sinceQbr" | "renewal" | "contractValue";
@@ -69,7 +69,12 @@ export const SIGNAL_PRIORS: Record<CsSignal, SignalPrior> = {
   },
 };
 
-/** Splits `Login_Days_Last_30`, `loginDaysLast30` or `login days (last 30)` into lowercase words. */
+/**
+ * Splits `Login_Days_Last_30`, `loginDaysLast30` or `login days (last 30)` into lowercase words.
+ *
+ * @example
+ *   words("loginDaysLast30"); // ["login", "days", "last", "30"]
+ */
 export function words(column: string): string[] {
   return column
     .replace(/([a-z])([A-Z])/g, "$1 $2")
@@ -111,21 +116,4 @@ export function recogniseSignal(column: string): CsSignal | null {
   if (has("login", "logins", "logon", "logons", "signin", "signins", "sessions", "dau", "wau", "mau") || (has("active") && has("days", "users", "seats"))) return ago ? "sinceLogin" : "logins";
   if (has("arr", "mrr", "acv", "tcv") || joined.includes("recurringrevenue") || (has("contract", "account", "deal", "license", "licence") && has("value", "size", "amount"))) return "contractValue";
   return null;
-}
-
-/**
- * The recommended next action, in CS terms, for an account's top risk driver: the driver that
- * raises risk the most. Works for any model's drivers; columns the scorecard does not know get
- * a generic review, and an account with nothing raising its risk gets none.
- *
- * @example
- *   nextAction(new Scorer(artifact).score(account).drivers);
- *   // "Escalate open tickets with support and schedule a health call"
- */
-export function nextAction(drivers: readonly Driver[]): string {
-  let top: Driver | null = null;
-  for (const d of drivers) if (d.contribution > 0 && (!top || d.contribution > top.contribution)) top = d;
-  if (!top) return "No risk driver stands out: keep the regular cadence and look for expansion";
-  const signal = recogniseSignal(top.feature);
-  return signal ? SIGNAL_PRIORS[signal].action : `Review ${top.feature} with the account owner: ${top.phrase}`;
 }

@@ -7,12 +7,14 @@ import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
-import { assess } from "../../shared/model/assess";
+import { assess } from "../../shared/cs/assess";
 import { sha256Hex } from "../../shared/hash";
-import { requireModels } from "./model-cache";
+import { requireModels } from "../scoring/model-cache";
 import type { AppEnv } from "../http/auth";
+import type { SqlPick, SqlRow } from "../../shared/db/rows";
+import type { accounts, scores } from "../../shared/db/schema";
 import { AccountId, bearer, problems } from "../http/schemas";
-import { notFound } from "./scoring";
+import { notFound } from "./store";
 
 /** Browsers may reuse an answer this long without asking; after that, If-None-Match makes it a 304. */
 export const EXPANSION_MAX_AGE = 60;
@@ -44,15 +46,10 @@ export function bannerCors() {
   });
 }
 
-interface Row {
-  features: string;
-  updated_at: string;
-  expansion_probability: number | null;
-  expansion_ready: number | null;
-  expansion_reason: string | null;
-  expansion_source: string | null;
-  scored_at: string | null;
-}
+/** The account's signals with its current score's expansion columns (null before the first score). */
+type Row = SqlPick<typeof accounts, "features" | "updated_at"> & {
+  [K in "expansion_probability" | "expansion_ready" | "expansion_reason" | "expansion_source" | "scored_at"]: SqlRow<typeof scores>[K] | null;
+};
 
 export class AccountExpansion extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {

@@ -9,10 +9,11 @@
  * Either way an account is expansion-ready only while its churn probability is below 0.40; an
  * expansion-ready account is in the blue portfolio tier. Pure TypeScript, no I/O.
  */
-import type { RiskTier } from "./artifact";
-import { recogniseSignal, words } from "./cs-signals";
-import { type FeatureSpec, isMissing, type NumericFeature, type RawValue, toNumber } from "./features";
-import type { Scorer } from "./scorer";
+import type { RiskTier } from "../model/artifact";
+import { type FeatureSpec, isMissing, type NumericFeature, type RawValue, toNumber } from "../model/features";
+import type { Scorer } from "../model/scorer";
+import { sigmoid } from "../model/sigmoid";
+import { recogniseSignal, words } from "./signals";
 
 /** An account is never called expansion-ready at or above this churn probability. */
 export const EXPANSION_CHURN_CEILING = 0.4;
@@ -156,7 +157,7 @@ export function expansionScorecard(signals: ExpansionSignals, features: Record<s
 
   const p = EXPANSION_PRIORS;
   const logit = p.intercept + p.engagement * z + p.room * (0.5 - saturation) + p.retention * (0.25 - churnProbability);
-  const probability = 1 / (1 + Math.exp(-logit));
+  const probability = sigmoid(logit);
   const ready = probability >= SCORECARD_THRESHOLD && churnProbability < EXPANSION_CHURN_CEILING;
 
   const engagementText = zs.length

@@ -3,9 +3,10 @@
  * expansion readiness (from the expansion model when one is active, else the scorecard), with
  * the portfolio tier that combines them. Used by the Worker, `npm start` and batch rescoring.
  */
+import type { RawValue } from "../model/features";
+import type { Scorer } from "../model/scorer";
 import { type Expansion, expansionFromModel, expansionScorecard, type ExpansionSignals, expansionSignals, type PortfolioTier, portfolioTier } from "./expansion";
-import type { RawValue } from "./features";
-import type { Score, Scorer } from "./scorer";
+import { scoreInWords, type WordedScore } from "./wording";
 
 export interface ActiveModels {
   churn: Scorer;
@@ -14,7 +15,7 @@ export interface ActiveModels {
 }
 
 export interface Assessment {
-  score: Score;
+  score: WordedScore;
   expansion: Expansion;
   tier: PortfolioTier;
 }
@@ -27,9 +28,15 @@ function signalsOf(churn: Scorer): ExpansionSignals {
   return s;
 }
 
-/** Scores `features` with the churn model and judges expansion readiness. */
+/**
+ * Scores `features` with the churn model and judges expansion readiness.
+ *
+ * @example
+ *   const { score, expansion, tier } = assess({ churn }, account.features, 3);
+ *   tier; // "blue" when expansion.expansionReady, else score.riskTier
+ */
 export function assess(models: ActiveModels, features: Record<string, RawValue>, maxDrivers = 10): Assessment {
-  const score = models.churn.score(features, maxDrivers);
+  const score = scoreInWords(models.churn, features, maxDrivers);
   const expansion = models.expansion
     ? expansionFromModel(models.expansion, features, score.churnProbability)
     : expansionScorecard(signalsOf(models.churn), features, score.churnProbability);
