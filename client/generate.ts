@@ -4,7 +4,7 @@
  * 1. `client/openapi.json`: the document the Worker serves at `/openapi.json`, obtained by building
  *    the same Hono + chanfana app (`createApp()`) in Node and requesting it; no server, no wrangler.
  *    Building the document touches no binding (D1, R2, env), so Node serves the same bytes workerd
- *    does; `test/workers/client.test.ts` checks that against the live Worker.
+ *    does; `test/workers/http/client.test.ts` checks that against the live Worker.
  * 2. `client/schema.d.ts`: `paths` and friends, from that document by openapi-typescript.
  *
  * Both are written deterministically (2-space JSON, keys in the order the app serves them, a trailing

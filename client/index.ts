@@ -17,14 +17,24 @@ import type { paths } from "./schema";
 
 export type { paths, operations } from "./schema";
 
-type Method = "get" | "put" | "post" | "patch";
+type Method = "get" | "put" | "post" | "patch" | "delete";
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 type JsonOf<T> = T extends { content: { "application/json": infer B } } ? B : never;
 type ProblemOf<T> = T extends { content: { "application/problem+json": infer B } } ? B : never;
 /** The JSON request body of an operation. */
 type RequestBody<P extends keyof paths, M extends Method> = JsonOf<NonNullable<Operation<P, M>["requestBody"]>>;
+/**
+ * The JSON body of an operation's response with status `S` (200 unless given); never for a
+ * status the operation does not answer with JSON.
+ *
+ * @example
+ *   type Created = ResponseBody<"/v1/webhooks", "post", 201>;
+ *   const score = await res.json<ResponseBody<"/v1/score", "post">>();
+ */
+export type ResponseBody<P extends keyof paths, M extends Method, S extends number = 200> =
+  Operation<P, M> extends { responses: infer R } ? (S extends keyof R ? JsonOf<R[S]> : never) : never;
 /** The JSON body of an operation's 200 response. */
-type Ok<P extends keyof paths, M extends Method> = Operation<P, M> extends { responses: { 200: infer R } } ? JsonOf<R> : never;
+type Ok<P extends keyof paths, M extends Method> = ResponseBody<P, M, 200>;
 /** An operation's query parameters. */
 type Query<P extends keyof paths, M extends Method> = Operation<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 
@@ -47,6 +57,8 @@ export type BatchScoreResponse = Ok<"/v1/score/batch", "post">;
 /** One entry of a batch answer: a score, or with `partial: true` a row that could not be scored. */
 export type BatchResult = BatchScoreResponse["results"][number];
 export type BatchRowError = Extract<BatchResult, { index: number }>;
+/** One entry of a batch answer that was scored. */
+export type BatchScore = Exclude<BatchResult, BatchRowError>;
 
 // ---- Portfolio and worklist ----
 export type Portfolio = Ok<"/v1/portfolio", "get">;
@@ -74,6 +86,38 @@ export type ModelFilters = Query<"/v1/models", "get">;
 export type ModelList = Ok<"/v1/models", "get">;
 export type ModelEntry = ModelList["models"][number];
 export type Activation = Ok<"/v1/models/{version}/activate", "post">;
+/** `POST /v1/models/{version}/shadow`: the version is now the shadow. */
+export type ShadowStart = Ok<"/v1/models/{version}/shadow", "post">;
+/** `DELETE /v1/models/{version}/shadow`: the version is a candidate again. */
+export type ShadowStop = Ok<"/v1/models/{version}/shadow", "delete">;
+/** `GET /v1/models/{version}/comparison`: a shadow model against the active one. */
+export type ModelComparison = Ok<"/v1/models/{version}/comparison", "get">;
+/** `GET /v1/models/{version}/performance`: the accuracy and drift time series. */
+export type ModelPerformance = Ok<"/v1/models/{version}/performance", "get">;
+/** One computation of a model's accuracy and drift. */
+export type PerformanceEntry = ModelPerformance["series"][number];
+/** `POST /v1/models/{version}/performance/compute` (201): the new entry and the alert events it emitted. */
+export type PerformanceComputed = ResponseBody<"/v1/models/{version}/performance/compute", "post", 201>;
+
+// ---- Rescoring ----
+/** `POST /v1/rescore` (202): the run just started. */
+export type RescoreStarted = ResponseBody<"/v1/rescore", "post", 202>;
+/** `GET /v1/rescore/{runId}`: a run's status, counts and timings. */
+export type RescoreRun = Ok<"/v1/rescore/{runId}", "get">;
+
+// ---- Webhooks ----
+export type WebhookList = Ok<"/v1/webhooks", "get">;
+/** An endpoint as read back or changed: the secret masked. */
+export type WebhookEndpoint = Ok<"/v1/webhooks/{id}", "get">;
+/** `POST /v1/webhooks` (201): the new endpoint with its secret in full, shown again only on rotation. */
+export type CreatedWebhook = ResponseBody<"/v1/webhooks", "post", 201>;
+/** `POST /v1/webhooks/{id}/rotate-secret`: the new secret in full. */
+export type WebhookSecret = Ok<"/v1/webhooks/{id}/rotate-secret", "post">;
+/** `GET /v1/webhooks/{id}/deliveries`: one page of the delivery log. */
+export type DeliveryLog = Ok<"/v1/webhooks/{id}/deliveries", "get">;
+export type WebhookDelivery = DeliveryLog["deliveries"][number];
+/** `POST .../deliveries/{deliveryId}/redeliver` (202): the delivery as queued again. */
+export type Redelivery = ResponseBody<"/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", "post", 202>;
 
 // ---- Errors ----
 /** An RFC 9457 problem as the API sends it. */

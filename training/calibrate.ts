@@ -5,6 +5,7 @@
  */
 import type { Calibration } from "../shared/model/artifact";
 import { calibrate, INTERVAL_COHORT, wilson } from "../shared/model/calibration";
+import { sigmoid } from "../shared/model/sigmoid";
 
 /** Rows below which isotonic regression overfits and Platt scaling is used instead. */
 export const ISOTONIC_MIN_ROWS = 1000;
@@ -44,7 +45,7 @@ export function fitPlatt(margin: ArrayLike<number>, y: ArrayLike<number>): { a: 
     let ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
     for (let i = 0; i < margin.length; i++) {
       const z = a * margin[i] + b;
-      const q = 1 / (1 + Math.exp(-z));
+      const q = sigmoid(z);
       const r = q - y[i];
       const w = q * (1 - q);
       ga += r * margin[i];
@@ -85,7 +86,7 @@ export function reliabilityBins(pCal: ArrayLike<number>, y: ArrayLike<number>, b
  */
 export function fitCalibration(oofMargin: ArrayLike<number>, y: ArrayLike<number>): Calibration {
   const n = oofMargin.length;
-  const raw = Float64Array.from(oofMargin, (z) => 1 / (1 + Math.exp(-z)));
+  const raw = Float64Array.from(oofMargin, sigmoid);
   const c: Calibration =
     n >= ISOTONIC_MIN_ROWS ? { method: "isotonic", knots: fitIsotonic(raw, y), bins: [] } : { method: "platt", platt: fitPlatt(oofMargin, y), bins: [] };
   const calibrated = Float64Array.from(raw, (p, i) => calibrate(c, p, oofMargin[i]));

@@ -27,6 +27,7 @@
  * (`tree-builder.ts`).
  */
 import { encodeGbdt, type GbdtModel, type GbdtTree } from "../shared/model/gbdt/format";
+import { sigmoid } from "../shared/model/sigmoid";
 import { binFeatures } from "./gbdt/bins";
 import { checkOptions, DEFAULT_GBDT_OPTIONS, type GbdtOptions, type GbdtResult, type GbdtTrainInput } from "./gbdt/options";
 import { bestSplit, buildHist, type Candidate, NO_HIST, type Split, splittable } from "./gbdt/splits";
@@ -119,8 +120,7 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
     // Gradient and hessian of the log loss, for the sampled rows only.
     for (let k = 0; k < n; k++) {
       const i = idx[k];
-      // exp(−z) may overflow to Infinity for very negative z; p is then exactly 0, still fine.
-      const p = 1 / (1 + Math.exp(-margin[i]));
+      const p = sigmoid(margin[i]);
       gh[2 * i] = p - y[i];
       gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
     }

@@ -3,7 +3,8 @@
  * tier table (how many accounts land in red/yellow/green and how many of them really churned)
  * and plain-text tables for the terminal.
  */
-import { DEFAULT_TIERS, type RiskTier, riskTier, type TierThresholds } from "../shared/model/artifact";
+import { DEFAULT_TIERS, riskTier, type TierThresholds } from "../shared/model/artifact";
+import { RISK_TIERS, type RiskTier } from "../shared/tiers";
 
 /** One risk tier's row: accounts in it, their churn rate (precision) and the churn it catches. */
 export interface TierRow {
@@ -22,7 +23,7 @@ export interface TierRow {
 
 /** Buckets probabilities into red/yellow/green under `tiers` and scores each bucket. */
 export function tierTable(labels: ArrayLike<number>, probabilities: ArrayLike<number>, tiers: TierThresholds = DEFAULT_TIERS): TierRow[] {
-  const order: RiskTier[] = ["red", "yellow", "green"];
+  const order: readonly RiskTier[] = RISK_TIERS;
   const accounts = { red: 0, yellow: 0, green: 0 };
   const positives = { red: 0, yellow: 0, green: 0 };
   let total = 0;

@@ -10,6 +10,7 @@ import { buildArtifact, type Calibration, DEFAULT_TIERS, type GbdtParams, type L
 import type { FeatureSpec } from "../shared/model/features";
 import { prAuc, rocAuc, logLoss } from "../shared/metrics";
 import { Scorer } from "../shared/model/scorer";
+import { sigmoid } from "../shared/model/sigmoid";
 import { columnMeans, encodeMatrix } from "./dataset";
 import { trainGbdt, type GbdtOptions } from "./gbdt";
 import { inferFeatures } from "./infer";
@@ -292,6 +293,6 @@ function withinOneSe(best: number[], candidate: number[]): boolean {
 }
 
 function leaderboardRow(name: string, family: Recipe["family"], oof: Float64Array, y: Uint8Array, seconds: number): LeaderboardRow {
-  const p = Float64Array.from(oof, (z) => 1 / (1 + Math.exp(-z)));
+  const p = Float64Array.from(oof, sigmoid);
   return { name, family, auc: rocAuc(y, p), prAuc: prAuc(y, p), logLoss: logLoss(y, p), seconds, exact: family !== "mlp" };
 }

@@ -3,6 +3,7 @@
  * of two signals and a threshold interaction, which no weighted sum can express, plus one
  * linear term and pure noise columns. Used by the GBDT tests and benchmarks.
  */
+import { sigmoid } from "../shared/model/sigmoid";
 import { mulberry32 } from "./split";
 
 export interface SyntheticData {
@@ -47,7 +48,7 @@ export function treeFriendlyData(rows: number, seed = 1, shape: { interaction?: 
     row[9] = random();
     const [a, b, c, d, e, , g, plan] = row;
     const z = s * ((Math.sign(a) === Math.sign(b) ? 2.5 : -2.5) + (c > 0.3 && d < 0 ? 2.5 : 0) + (plan === 1 && e > 0 ? 1.5 : 0)) + 0.8 * g + lin * (a + c - d) - 1.2;
-    y[r] = random() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+    y[r] = random() < sigmoid(z) ? 1 : 0;
   }
   return { x, y, rows, cols, names: ["a", "b", "c", "d", "e", "f", "g", "plan", "noise1", "noise2"] };
 }

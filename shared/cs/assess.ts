@@ -5,7 +5,8 @@
  */
 import type { RawValue } from "../model/features";
 import type { Scorer } from "../model/scorer";
-import { type Expansion, expansionFromModel, expansionScorecard, type ExpansionSignals, expansionSignals, type PortfolioTier, portfolioTier } from "./expansion";
+import type { PortfolioTier } from "../tiers";
+import { type Expansion, expansionFromModel, expansionScorecard, type ExpansionSignals, expansionSignals, portfolioTier } from "./expansion";
 import { scoreInWords, type WordedScore } from "./wording";
 
 export interface ActiveModels {

@@ -9,7 +9,7 @@
  * Either way an account is expansion-ready only while its churn probability is below 0.40; an
  * expansion-ready account is in the blue portfolio tier. Pure TypeScript, no I/O.
  */
-import type { RiskTier } from "../model/artifact";
+import type { PortfolioTier, RiskTier } from "../tiers";
 import { type FeatureSpec, isMissing, type NumericFeature, type RawValue, toNumber } from "../model/features";
 import type { Scorer } from "../model/scorer";
 import { sigmoid } from "../model/sigmoid";
@@ -33,8 +33,6 @@ export const EXPANSION_PRIORS = {
   /** Per unit of churn probability below 0.25. */
   retention: 3.0,
 } as const;
-
-export type PortfolioTier = RiskTier | "blue";
 
 export interface Expansion {
   expansionReady: boolean;

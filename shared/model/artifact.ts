@@ -249,8 +249,6 @@ function checkParams(m: ModelParams | undefined, width: number): void {
 }
 
 
-export type { RiskTier };
-
 /** The risk tier of a calibrated churn probability under the model's thresholds. */
 export function riskTier(probability: number, tiers: TierThresholds): RiskTier {
   if (probability >= tiers.red) return "red";

@@ -4,7 +4,8 @@
  * and drivers out. Every family reduces to a "margin model" (log-odds) with SHAP values.
  * Drivers are numbers only; `shared/cs/wording.ts` puts them in a CSM's words.
  */
-import { type ModelArtifact, type ModelParams, parseArtifact, type RiskTier, riskTier } from "./artifact";
+import type { RiskTier } from "../tiers";
+import { type ModelArtifact, type ModelParams, parseArtifact, riskTier } from "./artifact";
 import { calibrate, certainty, type Confidence } from "./calibration";
 import { encodedOwners, encodeRow, type FeatureSpec, type RawValue, unseenLevels } from "./features";
 import { GbdtScorer } from "./gbdt/scorer";

@@ -1,7 +1,7 @@
 /**
  * The TypeScript client's generated files are in sync: `client/schema.d.ts` is exactly what
  * openapi-typescript makes of the committed `client/openapi.json`, and that document is byte for
- * byte what `npm run client:generate` writes for the current app. (test/workers/client.test.ts checks
+ * byte what `npm run client:generate` writes for the current app. (test/workers/http/client.test.ts checks
  * it against the live Worker in workerd.) Also: the client's error handling, with a stub fetch.
  */
 import { readFileSync } from "node:fs";

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Account, BatchScore, BatchScoreResponse, ExpansionAnswer, ModelList, ModelPerformance, Portfolio, ScoreHistory, ScoreResult, Worklist } from "../../client/index";
 import { checkWebhooks, E2E_RETRY_SCHEDULE } from "./webhooks";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -135,7 +136,7 @@ async function checkBanner(adminKey: string): Promise<void> {
   const firstOf = async (tier: string) => {
     const res = await fetch(`${api}/v1/accounts?tier=${tier}&limit=1`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(res.status).toBe(200);
-    const { accounts } = (await res.json()) as { accounts: { id: string }[] };
+    const { accounts } = (await res.json()) as Worklist;
     expect(accounts).toHaveLength(1);
     return accounts[0].id;
   };
@@ -147,7 +148,7 @@ async function checkBanner(adminKey: string): Promise<void> {
   const denied = await fetch(`${api}/v1/score`, { method: "POST", headers: asBanner, body: JSON.stringify({ accountId: blue }) });
   expect(denied.status).toBe(403);
   expect((await fetch(`${api}/v1/accounts/${blue}`, { headers: asBanner })).status).toBe(403);
-  const answer = (await (await fetch(`${api}/v1/accounts/${blue}/expansion`, { headers: asBanner })).json()) as { expansionReady: boolean };
+  const answer = (await (await fetch(`${api}/v1/accounts/${blue}/expansion`, { headers: asBanner })).json()) as ExpansionAnswer;
   expect(answer.expansionReady).toBe(true);
 
   const host = createServer((req, res) => {
@@ -284,19 +285,18 @@ async function checkApiSurface(key: string, modelVersion: string): Promise<void>
     expect(res.status, p).toBe(200);
     return (await res.json()) as T;
   };
-  const portfolio = await get<{ tiers: Record<string, { accounts: number; arr: number }>; accounts: number; arrAtRisk: number; previous: unknown; summary: string }>("/v1/portfolio");
+  const portfolio = await get<Portfolio>("/v1/portfolio");
   expect(Object.values(portfolio.tiers).reduce((a, t) => a + t.accounts, 0)).toBe(7043);
   expect(portfolio.tiers.blue.accounts).toBeGreaterThan(0);
   expect(portfolio.arrAtRisk).toBeGreaterThan(0);
   expect(portfolio.summary).toMatch(new RegExp(`^${portfolio.tiers.red.accounts} accounts, \\$\\d+K ARR in red`));
 
-  type Page = { accounts: { id: string; owner: string; renewalDate: string; arrAtRisk: number; score: { tier: string; nextAction: string } }[]; nextCursor: string | null };
-  const first = await get<Page>("/v1/accounts?owner=Avery%20Chen&tier=red,yellow&limit=20");
+  const first = await get<Worklist>("/v1/accounts?owner=Avery%20Chen&tier=red,yellow&limit=20");
   expect(first.accounts).toHaveLength(20);
-  expect(first.accounts.every((a) => a.owner === "Avery Chen" && ["red", "yellow"].includes(a.score.tier) && /^\d{4}-\d{2}-01$/.test(a.renewalDate))).toBe(true);
+  expect(first.accounts.every((a) => a.owner === "Avery Chen" && ["red", "yellow"].includes(a.score!.tier) && /^\d{4}-\d{2}-01$/.test(a.renewalDate!))).toBe(true);
   const risks = first.accounts.map((a) => a.arrAtRisk);
   expect(risks).toEqual([...risks].sort((x, y) => y - x));
-  const second = await get<Page>(`/v1/accounts?owner=Avery%20Chen&tier=red,yellow&limit=20&cursor=${first.nextCursor}`);
+  const second = await get<Worklist>(`/v1/accounts?owner=Avery%20Chen&tier=red,yellow&limit=20&cursor=${first.nextCursor}`);
   expect(second.accounts[0].arrAtRisk).toBeLessThanOrEqual(risks.at(-1)!);
   expect(second.accounts.some((a) => first.accounts.some((b) => b.id === a.id))).toBe(false);
 
@@ -306,14 +306,14 @@ async function checkApiSurface(key: string, modelVersion: string): Promise<void>
     body: JSON.stringify({ rows: [{ accountId: first.accounts[0].id }, { accountId: "7590-VHVEG" }] }),
   });
   expect(batch.status).toBe(200);
-  expect(((await batch.json()) as { results: { accountId: string; drivers: unknown[] }[] }).results.map((r) => [r.accountId, r.drivers.length])).toEqual([
+  expect((((await batch.json()) as BatchScoreResponse).results as BatchScore[]).map((r) => [r.accountId, r.drivers.length])).toEqual([
     [first.accounts[0].id, 2],
     ["7590-VHVEG", 2],
   ]);
-  const history = await get<{ scores: { source: string; modelVersion: string }[] }>("/v1/accounts/7590-VHVEG/scores");
+  const history = await get<ScoreHistory>("/v1/accounts/7590-VHVEG/scores");
   expect(history.scores.map((s) => s.source)).toEqual(["batch", "start"]);
   expect(history.scores.every((s) => s.modelVersion === modelVersion)).toBe(true);
-  const models = await get<{ models: { version: string; status: string; target: string; metrics: { auc: number } }[] }>("/v1/models");
+  const models = await get<ModelList>("/v1/models");
   expect(models.models).toEqual([expect.objectContaining({ version: modelVersion, status: "active", target: "churn" })]);
   expect(models.models[0].metrics.auc).toBeGreaterThan(0.8);
 
@@ -322,7 +322,7 @@ async function checkApiSurface(key: string, modelVersion: string): Promise<void>
   // is measured at once: the Telco accounts are the training data, so nothing has drifted.
   const computed = await fetch(`${api}/v1/models/${modelVersion}/performance/compute`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
   expect(computed.status).toBe(201);
-  const perf = await get<{ version: string; series: { maxFeaturePsi: number | null; predictionPsi: number | null; scoresEvaluated: number }[] }>(`/v1/models/${modelVersion}/performance`);
+  const perf = await get<ModelPerformance>(`/v1/models/${modelVersion}/performance`);
   expect(perf.version).toBe(modelVersion);
   expect(perf.series.length).toBeGreaterThan(0);
   expect(perf.series[0].scoresEvaluated).toBe(0);
@@ -348,15 +348,15 @@ describe("npm start", () => {
       body: JSON.stringify({ features: { tenure: 2, Contract: "Month-to-month", InternetService: "Fiber optic", PaymentMethod: "Electronic check", MonthlyCharges: 95.5 } }),
     });
     expect(res.status).toBe(200);
-    const score = (await res.json()) as { churnProbability: number; riskTier: string; drivers: unknown[]; modelVersion: string };
+    const score = (await res.json()) as ScoreResult;
     expect(score.churnProbability).toBeGreaterThan(0.5);
     expect(score.drivers.length).toBeGreaterThan(0);
 
     const account = await fetch(`http://127.0.0.1:${port}/v1/accounts/7590-VHVEG`, { headers: { authorization: `Bearer ${key}` } });
     expect(account.status).toBe(200);
-    const body = (await account.json()) as { arr: number; score: { modelVersion: string } };
+    const body = (await account.json()) as Account;
     expect(body.arr).toBeCloseTo(12 * 29.85, 6);
-    expect(body.score.modelVersion).toBe(score.modelVersion);
+    expect(body.score!.modelVersion).toBe(score.modelVersion);
 
     await checkApiSurface(key, score.modelVersion);
     // Webhooks over real HTTP (test/e2e/webhooks.ts): after the API surface, whose history checks predate this rescoring.

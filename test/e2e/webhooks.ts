@@ -17,6 +17,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { expect } from "vitest";
+import type { CreatedWebhook, DeliveryLog, Problem, RescoreRun, RescoreStarted, WebhookDelivery, WebhookEndpoint, Worklist } from "../../client/index";
 
 /** The retry schedule start.test.ts gives `npm start`: three retries, a second apart. */
 export const E2E_RETRY_SCHEDULE = "1,1,1";
@@ -74,17 +75,6 @@ function flat(headers: IncomingHttpHeaders): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
 }
 
-interface DeliveryView {
-  id: string;
-  eventId: string;
-  eventType: string;
-  status: string;
-  attempts: number;
-  lastStatusCode: number | null;
-  attemptLog: { at: string; attempt?: number; status: number | null; ms: number; error?: string; note?: string }[];
-  deliveredAt: string | null;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The id rescoring derives for a tier change (workers/webhooks/outbox.ts `eventId`). */
@@ -103,8 +93,8 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
   };
 
   // The SSRF guard over HTTP: the metadata address is refused, naming the field.
-  const refused = await request<{ errors: { field: string }[] }>("POST", "/v1/webhooks", { url: "http://169.254.169.254/latest/meta-data/", events: ["*"] }, 422);
-  expect(refused.errors.map((e) => e.field)).toEqual(["url"]);
+  const refused = await request<Problem>("POST", "/v1/webhooks", { url: "http://169.254.169.254/latest/meta-data/", events: ["*"] }, 422);
+  expect(refused.errors!.map((e) => e.field)).toEqual(["url"]);
 
   const good = await receiver("good", () => ({ status: 200 }));
   const flaky = await receiver("flaky", (tries) => (tries === 1 ? { status: 500, headers: { "retry-after": "2" } } : { status: 200 }));
@@ -112,7 +102,7 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
   const endpoints: string[] = [];
   try {
     const register = async (r: Receiver, events: string[]) => {
-      const ep = await request<{ id: string; secret: string; url: string }>("POST", "/v1/webhooks", { url: r.url, events, description: `e2e ${r.url}` }, 201);
+      const ep = await request<CreatedWebhook>("POST", "/v1/webhooks", { url: r.url, events, description: `e2e ${r.url}` }, 201);
       expect(ep.secret).toMatch(/^whsec_/);
       r.secret = ep.secret;
       endpoints.push(ep.id);
@@ -123,16 +113,16 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
     const brokenId = await register(broken, ["*"]);
 
     // The issue's "done when": a green account given risky signals, then a rescoring run.
-    const { accounts } = await request<{ accounts: { id: string; score: { riskTier: string } }[] }>("GET", "/v1/accounts?tier=green&limit=1");
+    const { accounts } = await request<Worklist>("GET", "/v1/accounts?tier=green&limit=1");
     expect(accounts).toHaveLength(1);
     const account = accounts[0].id;
-    expect(accounts[0].score.riskTier).toBe("green");
+    expect(accounts[0].score!.riskTier).toBe("green");
     await request("PATCH", `/v1/accounts/${account}`, {
       features: { tenure: 1, Contract: "Month-to-month", InternetService: "Fiber optic", PaymentMethod: "Electronic check", MonthlyCharges: 105, OnlineSecurity: "No", TechSupport: "No" },
     });
     const rescoreStarted = Date.now();
-    const run = await request<{ runId: string }>("POST", "/v1/rescore", undefined, 202);
-    let status: { status: string; tierChanges: number; scored: number };
+    const run = await request<RescoreStarted>("POST", "/v1/rescore", undefined, 202);
+    let status: RescoreRun;
     for (;;) {
       status = await request("GET", `/v1/rescore/${run.runId}`);
       if (status.status !== "running" && status.status !== "queued") break;
@@ -147,11 +137,11 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
     const eventId = tierChangeEventId(run.runId, account);
 
     // Every delivery settles: delivered, or dead with the dead-letter queue's note.
-    const log = (id: string) => request<{ deliveries: DeliveryView[] }>("GET", `/v1/webhooks/${id}/deliveries?limit=200`).then((p) => p.deliveries);
-    const settled = (ds: DeliveryView[]) => ds.length > 0 && ds.every((d) => d.status === "succeeded" || (d.status === "dead" && d.attemptLog.at(-1)?.note === "dead-lettered"));
-    let goodLog: DeliveryView[] = [];
-    let flakyLog: DeliveryView[] = [];
-    let brokenLog: DeliveryView[] = [];
+    const log = (id: string) => request<DeliveryLog>("GET", `/v1/webhooks/${id}/deliveries?limit=200`).then((p) => p.deliveries);
+    const settled = (ds: WebhookDelivery[]) => ds.length > 0 && ds.every((d) => d.status === "succeeded" || (d.status === "dead" && d.attemptLog.at(-1)?.note === "dead-lettered"));
+    let goodLog: WebhookDelivery[] = [];
+    let flakyLog: WebhookDelivery[] = [];
+    let brokenLog: WebhookDelivery[] = [];
     for (;;) {
       [goodLog, flakyLog, brokenLog] = await Promise.all([log(goodId), log(flakyId), log(brokenId)]);
       if (settled(goodLog) && settled(flakyLog) && settled(brokenLog) && brokenLog.length >= 2) break;
@@ -202,7 +192,7 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
       expect(d.attemptLog.map((e) => e.note ?? e.status)).toEqual([500, 500, 500, 500, "dead-lettered"]);
       expect(broken.hits.filter((h) => h.id === d.eventId)).toHaveLength(4);
     }
-    const brokenEndpoint = await request<{ status: string; consecutiveFailures: number }>("GET", `/v1/webhooks/${brokenId}`);
+    const brokenEndpoint = await request<WebhookEndpoint>("GET", `/v1/webhooks/${brokenId}`);
     expect(brokenEndpoint).toMatchObject({ status: status.tierChanges + 1 >= 3 ? "disabled" : "enabled", consecutiveFailures: Math.min(3, status.tierChanges + 1) });
 
     // A redelivery reaches good again with the same webhook-id, freshly signed.

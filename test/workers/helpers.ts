@@ -1,5 +1,6 @@
 /** Test helpers: real keys in D1, the real Telco model published to R2, requests through the Worker. */
 import { env, exports } from "cloudflare:workers";
+import type { Problem, RescoreRun } from "../../client/index";
 import { apiKeys, type ApiScope } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
 import { generateKey } from "../../shared/keys";
@@ -33,19 +34,21 @@ export async function call(method: string, path: string, opts: CallOptions = {})
   return exports.default.fetch(new Request(`http://foresight.test${path}`, { method, headers, body }));
 }
 
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: { field: string; detail: string }[];
-}
-
 /** Reads a problem+json response, asserting its media type. */
-export async function problemOf(res: Response): Promise<ProblemBody> {
+export async function problemOf(res: Response): Promise<Problem> {
   const type = res.headers.get("content-type");
   if (type !== "application/problem+json") throw new Error(`expected problem+json, got ${type}: ${await res.text()}`);
-  return res.json<ProblemBody>();
+  return res.json<Problem>();
+}
+
+/** Polls GET /v1/rescore/{runId} until the run completes or fails (or `timeoutMs` passes). */
+export async function waitForRun(key: string, runId: string, timeoutMs = 50_000): Promise<RescoreRun> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await (await call("GET", `/v1/rescore/${runId}`, { key })).json<RescoreRun>();
+    if (body.status === "completed" || body.status === "failed" || Date.now() > until) return body;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** A Telco customer: month-to-month fibre, 2 months in, electronic check. */

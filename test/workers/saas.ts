@@ -1,8 +1,7 @@
-/** Monitoring and shadow test helpers: the SaaS fixture's accounts as API signals, runs, and by-hand statistics. */
+/** Monitoring and shadow test helpers: the SaaS fixture's accounts as API signals, and by-hand statistics. */
 import { env } from "cloudflare:workers";
 import { parseCsv } from "../../shared/csv";
 import { parseArtifact } from "../../shared/model/artifact";
-import { call } from "./helpers";
 
 export const saasArtifact = () => parseArtifact(JSON.parse(env.TEST_SAAS_MODEL));
 
@@ -19,16 +18,6 @@ export function saasSignals(from: number, to: number): Record<string, string | n
     });
     return out;
   });
-}
-
-/** Polls GET /v1/rescore/{runId} until the run completes or fails. */
-export async function waitForRun(key: string, runId: string, timeoutMs = 50_000): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const body = await (await call("GET", `/v1/rescore/${runId}`, { key })).json<Record<string, unknown>>();
-    if (body.status === "completed" || body.status === "failed" || Date.now() > until) return body;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** ROC-AUC by brute force: the share of (churner, stayer) pairs ranked correctly, ties counting half. */

@@ -6,7 +6,7 @@
 import { atThreshold } from "../../shared/metrics";
 import { type Calibration, DEFAULT_TIERS, type TierThresholds } from "../../shared/model/artifact";
 import { calibrate } from "../../shared/model/calibration";
-//STAGE import { sigmoid } from "../../shared/model/sigmoid";
+import { sigmoid } from "../../shared/model/sigmoid";
 import { fitCalibration } from "../calibrate";
 import type { Selection } from "../select";
 import type { TrainingData } from "./load";
@@ -36,7 +36,7 @@ export interface OutOfFold {
 export function calibrateSelection(data: TrainingData, selection: Selection, options: TrainOptions): OutOfFold {
   const y = Uint8Array.from(selection.oofRows, (k) => data.yTrain[k]);
   const calibration = fitCalibration(selection.oofMargin, y);
-  const probabilities = Float64Array.from(selection.oofMargin, (z) => calibrate(calibration, 1 / (1 + Math.exp(-z)) /*STAGE*/, z));
+  const probabilities = Float64Array.from(selection.oofMargin, (z) => calibrate(calibration, sigmoid(z), z));
   const tiers = options.redPrecision != null ? tiersForPrecision(probabilities, y, options.redPrecision) : { ...DEFAULT_TIERS };
   return {
     y,

@@ -1,5 +1,7 @@
+/** Account ingest (PUT, PATCH, batch upserts) and outcomes: validation, idempotency, all or nothing. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Account } from "../../../client/index";
 import { call, createKey, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
 
 let key: string;
@@ -8,16 +10,6 @@ beforeAll(async () => {
   await publishTelcoModel();
   key = await createKey(["ingest", "score"]);
 });
-
-interface AccountBody {
-  id: string;
-  name: string | null;
-  arr: number | null;
-  owner: string | null;
-  renewalDate: string | null;
-  features: Record<string, unknown>;
-  score: unknown;
-}
 
 const count = async (sql: string, ...args: unknown[]) => (await env.DB.prepare(sql).bind(...args).first<{ n: number }>())!.n;
 
@@ -28,7 +20,7 @@ describe("account ingest", () => {
     expect(first.status).toBe(200);
     const again = await call("PUT", "/v1/accounts/ACME-1", { key, body });
     expect(again.status).toBe(200);
-    const a = await again.json<AccountBody>();
+    const a = await again.json<Account>();
     expect(a).toMatchObject({ id: "ACME-1", name: "Acme", arr: 120000, owner: "dana@cs.example", renewalDate: "2027-03-01", score: null });
     expect(a.features).toEqual(riskyCustomer);
     expect(await count("SELECT count(*) n FROM accounts WHERE id = ?", "ACME-1")).toBe(1);
@@ -39,7 +31,7 @@ describe("account ingest", () => {
     await call("PUT", "/v1/accounts/MERGE-1", { key, body: { features: riskyCustomer } });
     const res = await call("PATCH", "/v1/accounts/MERGE-1", { key, body: { owner: "lee", features: { tenure: 30, Contract: "One year", TotalCharges: null } } });
     expect(res.status).toBe(200);
-    const a = await res.json<AccountBody>();
+    const a = await res.json<Account>();
     expect(a.owner).toBe("lee");
     expect(a.features.tenure).toBe(30);
     expect(a.features.Contract).toBe("One year");

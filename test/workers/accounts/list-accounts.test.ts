@@ -2,12 +2,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newRunId, recordCompletedRun } from "../../../shared/db/portfolio";
+import type { Portfolio, PortfolioTier, ScoreHistory, Worklist } from "../../../client/index";
 import { call, createKey, loyalCustomer, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
-
-interface WorklistBody {
-  accounts: { id: string; arr: number | null; owner: string | null; arrAtRisk: number; score: { churnProbability: number; riskTier: string; tier: string; topDrivers: unknown[]; nextAction: string; modelVersion: string } | null }[];
-  nextCursor: string | null;
-}
 
 let key: string;
 const OWNER = "worklist-owner";
@@ -26,10 +22,10 @@ async function seed(): Promise<void> {
   expect(scored.status).toBe(200);
 }
 
-async function page(query: string): Promise<WorklistBody> {
+async function page(query: string): Promise<Worklist> {
   const res = await call("GET", `/v1/accounts?${query}`, { key });
   expect(res.status).toBe(200);
-  return res.json<WorklistBody>();
+  return res.json<Worklist>();
 }
 
 beforeAll(async () => {
@@ -70,7 +66,7 @@ describe("GET /v1/accounts (worklist)", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const b: WorklistBody = await page(`owner=${OWNER}&limit=7${cursor ? `&cursor=${cursor}` : ""}`);
+      const b: Worklist = await page(`owner=${OWNER}&limit=7${cursor ? `&cursor=${cursor}` : ""}`);
       seen.push(...b.accounts.map((a) => a.id));
       cursor = b.nextCursor;
       if (pages === 0) {
@@ -109,12 +105,12 @@ describe("GET /v1/accounts/{id}/scores", () => {
     for (let i = 0; i < 3; i++) await call("POST", "/v1/score", { key, body: { accountId: "WL-01" } });
     const res = await call("GET", "/v1/accounts/WL-01/scores?limit=2", { key });
     expect(res.status).toBe(200);
-    const h = await res.json<{ accountId: string; scores: { id: number; modelVersion: string; source: string; churnProbability: number }[]; nextCursor: string | null }>();
+    const h = await res.json<ScoreHistory>();
     expect(h.scores).toHaveLength(2);
     expect(h.scores[0].id).toBeGreaterThan(h.scores[1].id);
     expect(h.scores[0].source).toBe("api");
     expect(h.scores[0].modelVersion).toMatch(/^churn-/);
-    const rest = await (await call("GET", `/v1/accounts/WL-01/scores?cursor=${h.nextCursor}`, { key })).json<{ scores: { id: number; source: string }[]; nextCursor: string | null }>();
+    const rest = await (await call("GET", `/v1/accounts/WL-01/scores?cursor=${h.nextCursor}`, { key })).json<ScoreHistory>();
     expect(rest.scores.length).toBe(2); // 4 scores in all: the batch one, then three single ones
     expect(rest.scores.at(-1)!.source).toBe("batch");
     expect(rest.nextCursor).toBeNull();
@@ -124,14 +120,8 @@ describe("GET /v1/accounts/{id}/scores", () => {
 
 describe("GET /v1/portfolio", () => {
   it("adds up tiers and ARR at risk from current scores, and compares with the previous rescoring", async () => {
-    const first = await (await call("GET", "/v1/portfolio", { key })).json<{
-      tiers: Record<string, { accounts: number; arr: number }>;
-      arrAtRisk: number;
-      accounts: number;
-      previous: unknown;
-      summary: string;
-    }>();
-    const rows = await env.DB.prepare("SELECT tier, count(*) AS n, sum(arr) AS arr, sum(arr * churn_probability) AS risk FROM accounts WHERE tier IS NOT NULL GROUP BY tier").all<{ tier: string; n: number; arr: number; risk: number }>();
+    const first = await (await call("GET", "/v1/portfolio", { key })).json<Portfolio>();
+    const rows = await env.DB.prepare("SELECT tier, count(*) AS n, sum(arr) AS arr, sum(arr * churn_probability) AS risk FROM accounts WHERE tier IS NOT NULL GROUP BY tier").all<{ tier: PortfolioTier; n: number; arr: number; risk: number }>();
     for (const r of rows.results) {
       expect(first.tiers[r.tier].accounts).toBe(r.n);
       expect(first.tiers[r.tier].arr).toBeCloseTo(r.arr, 6);
@@ -145,15 +135,10 @@ describe("GET /v1/portfolio", () => {
     await call("POST", "/v1/score/batch", { key, body: { rows: [{ accountId: "WL-TURNS-RED" }] } });
     await new Promise((r) => setTimeout(r, 5));
     await recordCompletedRun(env.DB, { id: newRunId(), trigger: "test", modelVersion: "v", accounts: 0, scored: 1, tierChanges: 1, startedAt: new Date().toISOString() });
-    const now = await (await call("GET", "/v1/portfolio", { key })).json<{
-      tiers: Record<string, { accounts: number; arr: number }>;
-      previous: { tiers: Record<string, { accounts: number }>; runId: string } | null;
-      change: { tiers: Record<string, { accounts: number; arr: number }> };
-      summary: string;
-    }>();
+    const now = await (await call("GET", "/v1/portfolio", { key })).json<Portfolio>();
     expect(now.previous).not.toBeNull();
     expect(now.tiers.red.accounts).toBe(now.previous!.tiers.red.accounts + 1);
-    expect(now.change.tiers.red).toEqual({ accounts: 1, arr: 50_000 });
+    expect(now.change!.tiers.red).toEqual({ accounts: 1, arr: 50_000 });
     expect(now.summary).toMatch(new RegExp(`^${now.tiers.red.accounts} accounts, \\$[0-9.]+[KM]? ARR in red, up from ${now.previous!.tiers.red.accounts}`));
   });
 });

@@ -6,7 +6,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import committedDocument from "../../../client/openapi.json";
-import { type Account, ForesightClient, ForesightError, isRowError, type paths, type ScoreResult, type WorklistAccount } from "../../../client/index";
+import { type Account, ForesightClient, ForesightError, isRowError, type paths, type ResponseBody, type ScoreResult, type WorklistAccount } from "../../../client/index";
 import { apiKeys } from "../../../shared/db/schema";
 import { db } from "../../../shared/db/write";
 import { generateKey } from "../../../shared/keys";
@@ -42,6 +42,13 @@ describe("ForesightClient against the Worker", () => {
   it("types its answers from the generated paths", () => {
     expectTypeOf<ScoreResult>().toEqualTypeOf<paths["/v1/score"]["post"]["responses"][200]["content"]["application/json"]>();
     expectTypeOf<Account>().toEqualTypeOf<paths["/v1/accounts/{id}"]["get"]["responses"][200]["content"]["application/json"]>();
+  });
+
+  it("types any operation's JSON answer by status with ResponseBody (200 unless given)", () => {
+    expectTypeOf<ResponseBody<"/v1/score", "post">>().toEqualTypeOf<ScoreResult>();
+    expectTypeOf<ResponseBody<"/v1/webhooks", "post", 201>>().toEqualTypeOf<paths["/v1/webhooks"]["post"]["responses"][201]["content"]["application/json"]>();
+    expectTypeOf<ResponseBody<"/v1/models/{version}/shadow", "delete">>().toEqualTypeOf<paths["/v1/models/{version}/shadow"]["delete"]["responses"][200]["content"]["application/json"]>();
+    expectTypeOf<ResponseBody<"/v1/webhooks/{id}", "delete", 204>>().toBeNever();
   });
 
   it("scores raw signals, with the number of drivers asked for", async () => {

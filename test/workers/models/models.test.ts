@@ -1,5 +1,7 @@
+/** The model registry: artifacts in R2 checked by sha256, listing, activation and rollback. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Activation, ModelList, ScoreHistory, ScoreResult } from "../../../client/index";
 import { sha256Hex } from "../../../shared/hash";
 import { publishArtifact } from "../../../shared/db/registry";
 import { call, createKey, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
@@ -19,7 +21,7 @@ describe("model registry", () => {
   it("refuses an artifact whose sha256 does not match, and the previous active model keeps serving", async () => {
     const good = await publishTelcoModel();
     const key = await createKey(["score"]);
-    const before = await (await call("POST", "/v1/score", { key, body: { features: riskyCustomer } })).json<{ modelVersion: string; churnProbability: number }>();
+    const before = await (await call("POST", "/v1/score", { key, body: { features: riskyCustomer } })).json<ScoreResult>();
     expect(before.modelVersion).toBe(good.version);
 
     // A tampered artifact: registered with one hash, stored with other bytes, then activated.
@@ -37,7 +39,7 @@ describe("model registry", () => {
       env.DB.prepare("UPDATE models SET status = 'active', activated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE version = 'tampered-1'"),
     ]);
 
-    const after = await (await call("POST", "/v1/score", { key, body: { features: riskyCustomer } })).json<{ modelVersion: string; churnProbability: number }>();
+    const after = await (await call("POST", "/v1/score", { key, body: { features: riskyCustomer } })).json<ScoreResult>();
     expect(after.modelVersion).toBe(good.version);
     expect(after.churnProbability).toBe(before.churnProbability);
   });
@@ -55,7 +57,7 @@ describe("GET /v1/models and POST /v1/models/{version}/activate", () => {
 
     const admin = await createKey(["admin"]);
     const reader = await createKey(["score"]);
-    const list = await (await call("GET", "/v1/models?target=churn", { key: reader })).json<{ models: { version: string; status: string; metrics: { auc?: number }; target: string }[] }>();
+    const list = await (await call("GET", "/v1/models?target=churn", { key: reader })).json<ModelList>();
     const byVersion = new Map(list.models.map((m) => [m.version, m]));
     expect(byVersion.get(telco.version)?.status).toBe("active");
     expect(byVersion.get(second.version)?.status).toBe("candidate");
@@ -66,18 +68,18 @@ describe("GET /v1/models and POST /v1/models/{version}/activate", () => {
     const promoted = await call("POST", `/v1/models/${second.version}/activate`, { key: admin });
     expect(promoted.status).toBe(200);
     expect(await promoted.json()).toEqual({ version: second.version, target: "churn", status: "active", previous: telco.version });
-    const scored = await (await call("POST", "/v1/score", { key: reader, body: { features: riskyCustomer } })).json<{ modelVersion: string }>();
+    const scored = await (await call("POST", "/v1/score", { key: reader, body: { features: riskyCustomer } })).json<ScoreResult>();
     expect(scored.modelVersion).toBe(second.version);
     // Every stored score records the version that produced it.
     await call("PUT", "/v1/accounts/MODEL-ACC", { key: admin, body: { features: riskyCustomer } });
     await call("POST", "/v1/score", { key: admin, body: { accountId: "MODEL-ACC" } });
 
     const rolledBack = await call("POST", `/v1/models/${telco.version}/activate`, { key: admin });
-    expect((await rolledBack.json<{ previous: string }>()).previous).toBe(second.version);
+    expect((await rolledBack.json<Activation>()).previous).toBe(second.version);
     await call("POST", "/v1/score", { key: admin, body: { accountId: "MODEL-ACC" } });
-    const history = await (await call("GET", "/v1/accounts/MODEL-ACC/scores", { key: admin })).json<{ scores: { modelVersion: string }[] }>();
+    const history = await (await call("GET", "/v1/accounts/MODEL-ACC/scores", { key: admin })).json<ScoreHistory>();
     expect(history.scores.map((s) => s.modelVersion)).toEqual([telco.version, second.version]);
-    const statuses = await (await call("GET", "/v1/models?target=churn", { key: reader })).json<{ models: { version: string; status: string }[] }>();
+    const statuses = await (await call("GET", "/v1/models?target=churn", { key: reader })).json<ModelList>();
     expect(statuses.models.find((m) => m.version === second.version)?.status).toBe("retired");
 
     const missing = await call("POST", "/v1/models/no-such-version/activate", { key: admin });

@@ -7,8 +7,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { publishArtifact } from "../../../shared/db/registry";
-import { call, createKey, problemOf } from "../helpers";
-import { daysAgo, pairCountAuc, saasArtifact, saasSignals, waitForRun } from "../saas";
+import type { Account, ModelComparison, ModelList, RescoreStarted } from "../../../client/index";
+import { call, createKey, problemOf, waitForRun } from "../helpers";
+import { daysAgo, pairCountAuc, saasArtifact, saasSignals } from "../saas";
 
 const N = 400;
 const id = (i: number) => `SHD-${String(i).padStart(3, "0")}`;
@@ -18,21 +19,6 @@ let shadow: string;
 let admin: string;
 let reader: string;
 let runId: string;
-
-interface Report {
-  shadowVersion: string;
-  activeVersion: string;
-  runId: string;
-  thresholds: { active: { red: number; yellow: number }; shadow: { red: number; yellow: number } };
-  accounts: number;
-  meanAbsDelta: number;
-  meanDelta: number;
-  spearman: number;
-  tierAgreement: { share: number; matrix: Record<string, Record<string, number>> };
-  biggestMovers: { accountId: string; delta: number; active: { churnProbability: number; riskTier: string }; shadow: { churnProbability: number; riskTier: string } }[];
-  outcomes: { horizonDays: number; known: number; positives: number; activeAuc: number | null; shadowAuc: number | null; note: string | null };
-  summary: string;
-}
 
 /** Both models' probabilities for the run, straight from D1, and the active tiers it stored. */
 async function pairs(run: string): Promise<{ account: string; a: number; s: number; tier: string }[]> {
@@ -104,7 +90,7 @@ describe("POST /v1/models/{version}/shadow", () => {
     expect(await res.json()).toEqual({ version: shadow, status: "shadow", active, previous: null });
     // Idempotent.
     expect(await (await call("POST", `/v1/models/${shadow}/shadow`, { key: admin })).json()).toEqual({ version: shadow, status: "shadow", active, previous: null });
-    const list = await (await call("GET", "/v1/models?status=shadow", { key: reader })).json<{ models: { version: string }[] }>();
+    const list = await (await call("GET", "/v1/models?status=shadow", { key: reader })).json<ModelList>();
     expect(list.models.map((m) => m.version)).toEqual([shadow]);
   });
 });
@@ -113,7 +99,7 @@ describe("a rescoring run with a shadow model", () => {
   it("scores every account with both, tiers and notifies with the active one only", { timeout: 60_000 }, async () => {
     const res = await call("POST", "/v1/rescore", { key: admin });
     expect(res.status).toBe(202);
-    const started = await res.json<{ runId: string; modelVersion: string; shadowVersion: string }>();
+    const started = await res.json<RescoreStarted>();
     expect(started).toMatchObject({ modelVersion: active, shadowVersion: shadow });
     runId = started.runId;
     const run = await waitForRun(admin, runId);
@@ -122,8 +108,8 @@ describe("a rescoring run with a shadow model", () => {
       .bind(runId, shadow)
       .first();
     expect(counts).toEqual({ shadow: N, scores: N, byShadow: 0 });
-    const account = await (await call("GET", `/v1/accounts/${id(7)}`, { key: reader })).json<{ score: { modelVersion: string } }>();
-    expect(account.score.modelVersion).toBe(active);
+    const account = await (await call("GET", `/v1/accounts/${id(7)}`, { key: reader })).json<Account>();
+    expect(account.score!.modelVersion).toBe(active);
     const shadowEvents = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE model_version = ?1").bind(shadow).first<{ n: number }>();
     expect(shadowEvents!.n).toBe(0);
   });
@@ -133,7 +119,7 @@ describe("GET /v1/models/{version}/comparison", () => {
   it("compares on the accounts both scored in the latest run, matching figures computed from the stored scores", async () => {
     const res = await call("GET", `/v1/models/${shadow}/comparison?movers=5`, { key: reader });
     expect(res.status).toBe(200);
-    const report = await res.json<Report>();
+    const report = await res.json<ModelComparison>();
     const rows = await pairs(runId);
     const shadowTiers = saasArtifact().tiers; // the challenger kept the fixture's thresholds
     const tierOf = (p: number) => (p >= shadowTiers.red ? "red" : p >= shadowTiers.yellow ? "yellow" : "green");
@@ -167,7 +153,7 @@ describe("GET /v1/models/{version}/comparison", () => {
     const outcomes = [...churned].map((accountId) => ({ accountId, type: "churned", date: day }));
     expect((await call("POST", "/v1/outcomes", { key: admin, body: { outcomes } })).status).toBe(200);
 
-    const report = await (await call("GET", `/v1/models/${shadow}/comparison`, { key: reader })).json<Report>();
+    const report = await (await call("GET", `/v1/models/${shadow}/comparison`, { key: reader })).json<ModelComparison>();
     const y = rows.map((r) => (churned.has(r.account) ? 1 : 0));
     expect(report.outcomes).toMatchObject({ known: N, positives: churned.size, note: null });
     expect(report.outcomes.activeAuc).toBeCloseTo(pairCountAuc(y, rows.map((r) => r.a)), 6);
@@ -180,17 +166,17 @@ describe("promoting the shadow model", () => {
     const res = await call("POST", `/v1/models/${shadow}/activate`, { key: admin });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ version: shadow, target: "churn", status: "active", previous: active });
-    const list = await (await call("GET", "/v1/models?target=churn", { key: reader })).json<{ models: { version: string; status: string }[] }>();
+    const list = await (await call("GET", "/v1/models?target=churn", { key: reader })).json<ModelList>();
     const status = new Map(list.models.map((m) => [m.version, m.status]));
     expect(status.get(shadow)).toBe("active");
     expect(status.get(active)).toBe("retired");
     expect([...status.values()].filter((s) => s === "active" || s === "shadow")).toEqual(["active"]);
 
-    const started = await (await call("POST", "/v1/rescore", { key: admin })).json<{ runId: string; modelVersion: string; shadowVersion: string | null }>();
+    const started = await (await call("POST", "/v1/rescore", { key: admin })).json<RescoreStarted>();
     expect(started).toMatchObject({ modelVersion: shadow, shadowVersion: null });
     expect(await waitForRun(admin, started.runId)).toMatchObject({ status: "completed", scored: N });
-    const account = await (await call("GET", `/v1/accounts/${id(7)}`, { key: reader })).json<{ score: { modelVersion: string } }>();
-    expect(account.score.modelVersion).toBe(shadow);
+    const account = await (await call("GET", `/v1/accounts/${id(7)}`, { key: reader })).json<Account>();
+    expect(account.score!.modelVersion).toBe(shadow);
     // The comparison of the last shadow run stays readable after promotion.
     expect((await call("GET", `/v1/models/${shadow}/comparison`, { key: reader })).status).toBe(200);
 

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { publishArtifact } from "../../../shared/db/registry";
 import worker from "../../../workers/index";
 import { eventId } from "../../../workers/webhooks/outbox";
+import type { ModelPerformance, PerformanceComputed } from "../../../client/index";
 import { call, createKey, problemOf } from "../helpers";
 import { daysAgo, pairCountAuc, plusDays, saasArtifact, saasSignals } from "../saas";
 
@@ -26,33 +27,10 @@ const expected = { p: [] as number[], y: [] as number[] };
 const churnedIds = new Set<string>();
 let signals: Record<string, string | number | null>[];
 
-interface Performance {
-  id: number;
-  modelVersion: string;
-  modelStatus: string;
-  computedAt: string;
-  scoresEvaluated: number;
-  positives: number;
-  auc: number | null;
-  precisionAtRed: number | null;
-  recallAtRed: number | null;
-  f1AtRed: number | null;
-  brier: number | null;
-  calibration: { from: number; to: number; n: number; meanPredicted: number; observed: number }[] | null;
-  featurePsi: Record<string, number> | null;
-  maxFeaturePsi: number | null;
-  predictionPsi: number | null;
-  driftAccounts: number;
-  horizonDays: number;
-  redThreshold: number;
-  alerts: string[];
-  notes: string[];
-}
-
-async function compute(v = version): Promise<{ performance: Performance; events: string[] }> {
+async function compute(v = version): Promise<PerformanceComputed> {
   const res = await call("POST", `/v1/models/${v}/performance/compute`, { key: admin });
   expect(res.status).toBe(201);
-  return res.json();
+  return res.json<PerformanceComputed>();
 }
 
 async function eventsOf(type: string): Promise<{ id: string; payload: string }[]> {
@@ -228,15 +206,15 @@ describe("GET /v1/models/{version}/performance", () => {
     const stored = (await env.DB.prepare("SELECT id FROM model_performance WHERE model_version = ?1 ORDER BY computed_at DESC, id DESC").bind(version).all<{ id: number }>()).results;
     const res = await call("GET", `/v1/models/${version}/performance`, { key: reader });
     expect(res.status).toBe(200);
-    const body = await res.json<{ version: string; status: string; thresholds: Record<string, number>; latest: Performance & { summary: string; topDrift: { feature: string; psi: number }[] }; series: Performance[] }>();
+    const body = await res.json<ModelPerformance>();
     expect(body).toMatchObject({ version, status: "active", thresholds: { precisionAtRed: 0.7, psi: 0.2, minEvaluableScores: 50, minDriftAccounts: 200 } });
     expect(body.series.map((e) => e.id)).toEqual(stored.map((r) => r.id).slice(0, 30));
     for (let k = 1; k < body.series.length; k++) expect(body.series[k - 1].computedAt >= body.series[k].computedAt).toBe(true);
-    const { summary, topDrift, ...latest } = body.latest;
+    const { summary, topDrift, ...latest } = body.latest!;
     expect(latest).toEqual(body.series[0]);
     expect(summary).toMatch(/^On 300 scores older than 90 days \(\d+ churned\): ROC-AUC 0\.\d{3}, precision at red \d+\.\d%/);
     expect(topDrift[0].feature).toBe("seats");
-    expect((await (await call("GET", `/v1/models/${version}/performance?limit=2`, { key: reader })).json<{ series: unknown[] }>()).series).toHaveLength(2);
+    expect((await (await call("GET", `/v1/models/${version}/performance?limit=2`, { key: reader })).json<ModelPerformance>()).series).toHaveLength(2);
 
     const ingest = await createKey(["ingest"]);
     expect((await call("GET", `/v1/models/${version}/performance`, { key: ingest })).status).toBe(200);

@@ -7,19 +7,10 @@ import { createExecutionContext, createMessageBatch, createScheduledController, 
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../../workers/index";
-import { call, createKey, loyalCustomer, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
+import type { Account, RescoreStarted } from "../../../client/index";
+import { call, createKey, loyalCustomer, problemOf, publishTelcoModel, riskyCustomer, waitForRun } from "../helpers";
 
 let admin: string;
-
-async function waitForRun(runId: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await call("GET", `/v1/rescore/${runId}`, { key: admin });
-    const body = await res.json<Record<string, unknown>>();
-    if (body.status === "completed" || body.status === "failed" || Date.now() > until) return body;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   await publishTelcoModel();
@@ -35,13 +26,13 @@ describe("POST /v1/rescore", () => {
     await call("PATCH", "/v1/accounts/RS-001", { key: admin, body: { features: { tenure: 1, Contract: "Month-to-month", InternetService: "Fiber optic", PaymentMethod: "Electronic check", MonthlyCharges: 105, OnlineSecurity: "No", TechSupport: "No" } } });
     const res = await call("POST", "/v1/rescore", { key: admin });
     expect(res.status).toBe(202);
-    const started = await res.json<{ runId: string; accounts: number; chunks: number }>();
+    const started = await res.json<RescoreStarted>();
     expect(started.runId).toMatch(/^run_/);
-    const run = await waitForRun(started.runId);
+    const run = await waitForRun(admin, started.runId, 30_000);
     expect(run.status).toBe("completed");
     const total = (await env.DB.prepare("SELECT count(*) AS n FROM accounts").first<{ n: number }>())!.n;
     expect(run.scored).toBe(total);
-    expect((run.chunks as { total: number; done: number }).done).toBe((run.chunks as { total: number }).total);
+    expect(run.chunks.done).toBe(run.chunks.total);
     const perAccount = await env.DB.prepare("SELECT count(*) AS n, count(DISTINCT account_id) AS d FROM scores WHERE run_id = ?1").bind(started.runId).first<{ n: number; d: number }>();
     expect(perAccount).toEqual({ n: total, d: total });
     const events = await env.DB.prepare("SELECT id, type, account_id, payload FROM events WHERE run_id = ?1 ORDER BY type").bind(started.runId).all<{ id: string; type: string; account_id: string | null; payload: string }>();
@@ -52,7 +43,7 @@ describe("POST /v1/rescore", () => {
     expect(payload.drivers.length).toBeGreaterThan(0);
     expect(events.results.filter((e) => e.type === "rescore.completed")).toHaveLength(1);
     expect(run.tierChanges).toBe(1);
-    const account = await (await call("GET", "/v1/accounts/RS-001", { key: admin })).json<{ score: { riskTier: string; source: string } }>();
+    const account = await (await call("GET", "/v1/accounts/RS-001", { key: admin })).json<Account>();
     expect(account.score).toMatchObject({ riskTier: "red", source: "rescore" });
   });
 
@@ -74,7 +65,7 @@ describe("the daily cron", () => {
     const run = await env.DB.prepare("SELECT id FROM rescore_runs WHERE trigger = 'cron' ORDER BY created_at DESC LIMIT 1").first<{ id: string }>();
     expect(before!.n).toBe(0);
     expect(run).not.toBeNull();
-    const done = await waitForRun(run!.id);
+    const done = await waitForRun(admin, run!.id, 30_000);
     expect(done.status).toBe("completed");
     expect(done.scored).toBe((await env.DB.prepare("SELECT count(*) AS n FROM accounts").first<{ n: number }>())!.n);
   });

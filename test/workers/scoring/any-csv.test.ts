@@ -1,5 +1,7 @@
+/** A model trained on another CSV's columns serves through the same scoring API, in its own column names. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ScoreResult } from "../../../client/index";
 import { publishArtifact } from "../../../shared/db/registry";
 import { call, createKey, problemOf, riskyCustomer } from "../helpers";
 
@@ -9,8 +11,8 @@ describe("a model trained on a CSV with entirely different columns", () => {
     const key = await createKey(["score"]);
     const risky = { plan: "starter", seats: 4, logins_30d: 2, tickets_90d: 7, nps: 3, is_trial: "yes", region: "NA" };
     const healthy = { plan: "enterprise", seats: 250, logins_30d: 28, tickets_90d: 0, nps: 9, is_trial: "no", region: "EMEA" };
-    const r = await (await call("POST", "/v1/score", { key, body: { features: risky } })).json<{ churnProbability: number; riskTier: string; modelVersion: string; drivers: { feature: string }[] }>();
-    const h = await (await call("POST", "/v1/score", { key, body: { features: healthy } })).json<{ churnProbability: number; riskTier: string }>();
+    const r = await (await call("POST", "/v1/score", { key, body: { features: risky } })).json<ScoreResult>();
+    const h = await (await call("POST", "/v1/score", { key, body: { features: healthy } })).json<ScoreResult>();
     expect(r.modelVersion).toBe(published.version);
     expect(r.riskTier).toBe("red");
     expect(h.riskTier).toBe("green");

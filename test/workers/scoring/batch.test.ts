@@ -1,14 +1,8 @@
 /** `POST /v1/score/batch`: order, all-or-nothing by default, per-row errors with ?partial=true, limits. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { BatchRowError, BatchScore, BatchScoreResponse, ScoreResult } from "../../../client/index";
 import { call, createKey, loyalCustomer, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
-
-interface BatchBody {
-  results: ({ churnProbability: number; riskTier: string; tier: string; accountId?: string; drivers: unknown[]; nextAction: string | null } | { index: number; error: { status: number; errors: { field: string }[] } })[];
-  scored: number;
-  failed: number;
-  modelVersion: string;
-}
 
 let key: string;
 
@@ -25,11 +19,11 @@ describe("POST /v1/score/batch", () => {
     const before = await scoreCount("BATCH-1");
     const res = await call("POST", "/v1/score/batch?drivers=3", { key, body: { rows: [{ features: loyalCustomer }, { accountId: "BATCH-1" }, { features: riskyCustomer }] } });
     expect(res.status).toBe(200);
-    const b = await res.json<BatchBody>();
+    const b = await res.json<BatchScoreResponse>();
     expect(b.scored).toBe(3);
     expect(b.failed).toBe(0);
-    const [loyal, stored, risky] = b.results as { churnProbability: number; tier: string; accountId?: string; drivers: unknown[] }[];
-    const single = await (await call("POST", "/v1/score", { key, body: { features: loyalCustomer } })).json<{ churnProbability: number }>();
+    const [loyal, stored, risky] = b.results as BatchScore[];
+    const single = await (await call("POST", "/v1/score", { key, body: { features: loyalCustomer } })).json<ScoreResult>();
     expect(loyal.churnProbability).toBeCloseTo(single.churnProbability, 12);
     expect(loyal.churnProbability).toBeLessThan(risky.churnProbability);
     expect(stored.accountId).toBe("BATCH-1");
@@ -39,8 +33,8 @@ describe("POST /v1/score/batch", () => {
   });
 
   it("skips explanations by default (drivers 0) for speed", async () => {
-    const b = await (await call("POST", "/v1/score/batch", { key, body: { rows: [{ features: riskyCustomer }] } })).json<BatchBody>();
-    const r = b.results[0] as { drivers: unknown[]; nextAction: string | null };
+    const b = await (await call("POST", "/v1/score/batch", { key, body: { rows: [{ features: riskyCustomer }] } })).json<BatchScoreResponse>();
+    const r = b.results[0] as BatchScore;
     expect(r.drivers).toEqual([]);
     expect(r.nextAction).toBeNull();
   });
@@ -62,12 +56,12 @@ describe("POST /v1/score/batch", () => {
     const before = await scoreCount("BATCH-1");
     const res = await call("POST", "/v1/score/batch?partial=true", { key, body: { rows: [{ features: { ...riskyCustomer, tenure: "long" } }, { accountId: "BATCH-1" }, { accountId: "NO-SUCH" }] } });
     expect(res.status).toBe(200);
-    const b = await res.json<BatchBody>();
+    const b = await res.json<BatchScoreResponse>();
     expect([b.scored, b.failed]).toEqual([1, 2]);
-    const [bad, good, missing] = b.results as [{ index: number; error: { status: number; errors: { field: string }[] } }, { accountId: string }, { index: number; error: { status: number; errors: { field: string }[] } }];
+    const [bad, good, missing] = b.results as [BatchRowError, BatchScore, BatchRowError];
     expect(bad.index).toBe(0);
     expect(bad.error.status).toBe(422);
-    expect(bad.error.errors[0].field).toBe("rows[0].features.tenure");
+    expect(bad.error.errors![0].field).toBe("rows[0].features.tenure");
     expect(good.accountId).toBe("BATCH-1");
     expect(missing.error.status).toBe(404);
     expect(await scoreCount("BATCH-1")).toBe(before + 1);
@@ -76,10 +70,10 @@ describe("POST /v1/score/batch", () => {
   it("1,000 rows are fine; 1,001 are a 422 naming rows; an empty batch is a 422", async () => {
     const ok = await call("POST", "/v1/score/batch", { key, body: { rows: Array.from({ length: 1000 }, (_, i) => ({ features: { ...riskyCustomer, tenure: i % 72 } })) } });
     expect(ok.status).toBe(200);
-    const b = await ok.json<BatchBody>();
+    const b = await ok.json<BatchScoreResponse>();
     expect(b.results).toHaveLength(1000);
     // tenure drives risk down: the first row (tenure 0) is riskier than row 71 (tenure 71).
-    expect((b.results[0] as { churnProbability: number }).churnProbability).toBeGreaterThan((b.results[71] as { churnProbability: number }).churnProbability);
+    expect((b.results[0] as BatchScore).churnProbability).toBeGreaterThan((b.results[71] as BatchScore).churnProbability);
     const tooMany = await call("POST", "/v1/score/batch", { key, body: { rows: Array.from({ length: 1001 }, () => ({ features: riskyCustomer })) } });
     expect(tooMany.status).toBe(422);
     expect((await problemOf(tooMany)).errors![0].field).toBe("rows");

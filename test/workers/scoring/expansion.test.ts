@@ -5,15 +5,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { publishArtifact } from "../../../shared/db/registry";
+import type { ExpansionAnswer, ModelList, ScoreResult } from "../../../client/index";
 import { call, createKey, loyalCustomer, problemOf, publishTelcoModel, riskyCustomer } from "../helpers";
-
-interface Answer {
-  accountId: string;
-  expansionReady: boolean;
-  expansionProbability: number;
-  reason: string;
-  source: string;
-}
 
 /** A loyal customer with few add-ons: long tenure, low churn, room to grow. */
 const growable = { ...loyalCustomer, tenure: 70, OnlineSecurity: "No", TechSupport: "No", OnlineBackup: "No", DeviceProtection: "No", StreamingTV: "No", StreamingMovies: "No", MultipleLines: "No" };
@@ -24,28 +17,28 @@ describe("expansion readiness from the cold-start scorecard", () => {
     const key = await createKey(["score", "ingest"]);
     await call("PUT", "/v1/accounts/EXP-BLUE", { key, body: { arr: 9000, features: growable } });
     await call("PUT", "/v1/accounts/EXP-RED", { key, body: { arr: 9000, features: riskyCustomer } });
-    const blue = await (await call("POST", "/v1/score", { key, body: { accountId: "EXP-BLUE" } })).json<{ tier: string; riskTier: string; expansion: Answer }>();
+    const blue = await (await call("POST", "/v1/score", { key, body: { accountId: "EXP-BLUE" } })).json<ScoreResult>();
     expect(blue.riskTier).toBe("green");
     expect(blue.tier).toBe("blue");
     expect(blue.expansion.source).toBe("scorecard");
     expect(blue.expansion.reason).toMatch(/^Expansion-ready: high tenure .*room to grow \(\d of 8 add-ons adopted\).*low churn risk/);
-    const red = await (await call("POST", "/v1/score", { key, body: { accountId: "EXP-RED" } })).json<{ tier: string; expansion: Answer }>();
+    const red = await (await call("POST", "/v1/score", { key, body: { accountId: "EXP-RED" } })).json<ScoreResult>();
     expect(red.tier).toBe("red");
     expect(red.expansion.expansionReady).toBe(false);
     expect(red.expansion.reason).toMatch(/retain first/);
     // Saturated: the same loyal customer with every add-on has less room, so a lower readiness.
     const saturated = { ...growable, OnlineSecurity: "Yes", TechSupport: "Yes", OnlineBackup: "Yes", DeviceProtection: "Yes", StreamingTV: "Yes", StreamingMovies: "Yes", MultipleLines: "Yes" };
-    const full = await (await call("POST", "/v1/score", { key, body: { features: saturated } })).json<{ expansion: Answer }>();
+    const full = await (await call("POST", "/v1/score", { key, body: { features: saturated } })).json<ScoreResult>();
     expect(full.expansion.expansionProbability).toBeLessThan(blue.expansion.expansionProbability);
 
     // The banner route answers from the stored score.
     const banner = await createKey(["banner"]);
     const res = await call("GET", "/v1/accounts/EXP-BLUE/expansion", { key: banner });
     expect(res.status).toBe(200);
-    const answer = await res.json<Answer>();
+    const answer = await res.json<ExpansionAnswer>();
     expect(answer).toMatchObject({ accountId: "EXP-BLUE", expansionReady: true, source: "scorecard" });
     expect(answer.expansionProbability).toBeCloseTo(blue.expansion.expansionProbability, 12);
-    expect((await (await call("GET", "/v1/accounts/EXP-RED/expansion", { key: banner })).json<Answer>()).expansionReady).toBe(false);
+    expect((await (await call("GET", "/v1/accounts/EXP-RED/expansion", { key: banner })).json<ExpansionAnswer>()).expansionReady).toBe(false);
   });
 });
 
@@ -71,7 +64,7 @@ describe("the banner route", () => {
     const changed = await call("GET", "/v1/accounts/EXP-CACHE/expansion", { key: banner, headers: { "if-none-match": etag } });
     expect(changed.status).toBe(200);
     expect(changed.headers.get("etag")).not.toBe(etag);
-    expect((await changed.json<Answer>()).expansionReady).toBe(false);
+    expect((await changed.json<ExpansionAnswer>()).expansionReady).toBe(false);
     expect((await call("GET", "/v1/accounts/NOPE/expansion", { key: banner })).status).toBe(404);
   });
 
@@ -115,12 +108,12 @@ describe("expansion readiness from a trained expansion model", () => {
     await publishArtifact(env, new TextEncoder().encode(env.TEST_SAAS_MODEL), { activate: true });
     const key = await createKey(["score", "ingest"]);
     const engaged = { plan: "starter", seats: 30, logins_30d: 29, tickets_90d: 0, nps: 10, is_trial: "no", region: "NA" };
-    const before = await (await call("POST", "/v1/score", { key, body: { features: engaged } })).json<{ expansion: Answer & { modelVersion: string | null } }>();
+    const before = await (await call("POST", "/v1/score", { key, body: { features: engaged } })).json<ScoreResult>();
     expect(before.expansion.source).toBe("scorecard");
 
     const expansion = await publishArtifact(env, new TextEncoder().encode(env.TEST_SAAS_EXPANSION_MODEL), { activate: true });
     const threshold = (JSON.parse(env.TEST_SAAS_EXPANSION_MODEL) as { readyThreshold: number }).readyThreshold;
-    const after = await (await call("POST", "/v1/score", { key, body: { features: engaged } })).json<{ churnProbability: number; tier: string; expansion: Answer & { modelVersion: string } }>();
+    const after = await (await call("POST", "/v1/score", { key, body: { features: engaged } })).json<ScoreResult>();
     expect(after.expansion.source).toBe("model");
     expect(after.expansion.modelVersion).toBe(expansion.version);
     expect(after.expansion.expansionProbability).toBeGreaterThanOrEqual(threshold);
@@ -128,11 +121,11 @@ describe("expansion readiness from a trained expansion model", () => {
     expect(after.expansion.expansionReady).toBe(true);
     expect(after.tier).toBe("blue");
     const disengaged = { plan: "enterprise", seats: 300, logins_30d: 3, tickets_90d: 6, nps: 4, is_trial: "yes", region: "EMEA" };
-    const low = await (await call("POST", "/v1/score", { key, body: { features: disengaged } })).json<{ expansion: Answer }>();
+    const low = await (await call("POST", "/v1/score", { key, body: { features: disengaged } })).json<ScoreResult>();
     expect(low.expansion.expansionReady).toBe(false);
     expect(low.expansion.expansionProbability).toBeLessThan(after.expansion.expansionProbability);
     // Both models appear in the registry, each with its target.
-    const models = await (await call("GET", "/v1/models?status=active", { key })).json<{ models: { target: string }[] }>();
+    const models = await (await call("GET", "/v1/models?status=active", { key })).json<ModelList>();
     expect(models.models.map((m) => m.target).sort()).toEqual(["churn", "expansion"]);
   });
 });

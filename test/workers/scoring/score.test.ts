@@ -1,20 +1,8 @@
+/** `POST /v1/score`: raw signals and stored accounts, tiers, imputation, exact drivers. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Account, ScoreResult } from "../../../client/index";
 import { call, createKey, loyalCustomer, publishTelcoModel, riskyCustomer } from "../helpers";
-
-interface ScoreBody {
-  churnProbability: number;
-  riskTier: string;
-  drivers: { feature: string; contribution: number; effect: string; phrase: string }[];
-  modelVersion: string;
-  imputed: string[];
-  baseValue: number;
-  margin: number;
-  driversMethod: string;
-  interval: [number, number];
-  confidence: string;
-  accountId?: string;
-}
 
 let key: string;
 let version: string;
@@ -28,7 +16,7 @@ describe("POST /v1/score", () => {
   it("scores a month-to-month fibre customer of 2 months above 0.5, with drivers in the user's column names", async () => {
     const res = await call("POST", "/v1/score", { key, body: { features: riskyCustomer } });
     expect(res.status).toBe(200);
-    const s = await res.json<ScoreBody>();
+    const s = await res.json<ScoreResult>();
     expect(s.churnProbability).toBeGreaterThan(0.5);
     expect(s.churnProbability).toBeLessThan(1);
     expect(["red", "yellow"]).toContain(s.riskTier);
@@ -47,7 +35,7 @@ describe("POST /v1/score", () => {
   });
 
   it("tiers by the model's thresholds: a loyal two-year customer is green", async () => {
-    const s = await (await call("POST", "/v1/score", { key, body: { features: loyalCustomer } })).json<ScoreBody>();
+    const s = await (await call("POST", "/v1/score", { key, body: { features: loyalCustomer } })).json<ScoreResult>();
     expect(s.churnProbability).toBeLessThan(0.4);
     expect(s.riskTier).toBe("green");
   });
@@ -56,7 +44,7 @@ describe("POST /v1/score", () => {
     const { tenure: _t, ...rest } = riskyCustomer;
     const res = await call("POST", "/v1/score", { key, body: { features: { ...rest, TotalCharges: null } } });
     expect(res.status).toBe(200);
-    const s = await res.json<ScoreBody>();
+    const s = await res.json<ScoreResult>();
     expect(s.imputed.sort()).toEqual(["TotalCharges", "tenure"]);
     expect(s.churnProbability).toBeGreaterThan(0);
     expect(s.confidence).not.toBe("high");
@@ -64,13 +52,13 @@ describe("POST /v1/score", () => {
 
   it("drivers are exact: base value plus every contribution is the log-odds", async () => {
     const res = await call("POST", "/v1/score?drivers=all", { key, body: { features: riskyCustomer } });
-    const s = await res.json<ScoreBody>();
+    const s = await res.json<ScoreResult>();
     expect(s.drivers.length).toBeGreaterThan(10);
     // Drivers explain the model's log-odds (`margin`); calibration then maps it monotonically.
     const sum = s.baseValue + s.drivers.reduce((a, d) => a + d.contribution, 0);
     expect(Math.abs(s.margin - sum)).toBeLessThan(1e-9);
     expect(s.driversMethod).toBe("exact");
-    const top3 = await (await call("POST", "/v1/score?drivers=3", { key, body: { features: riskyCustomer } })).json<ScoreBody>();
+    const top3 = await (await call("POST", "/v1/score?drivers=3", { key, body: { features: riskyCustomer } })).json<ScoreResult>();
     expect(top3.drivers.map((d) => d.feature)).toEqual(s.drivers.slice(0, 3).map((d) => d.feature));
   });
 
@@ -78,12 +66,12 @@ describe("POST /v1/score", () => {
     expect((await call("PUT", "/v1/accounts/ACC-RISKY", { key, body: { name: "Risky Co", arr: 1146, features: riskyCustomer } })).status).toBe(200);
     const res = await call("POST", "/v1/score", { key, body: { accountId: "ACC-RISKY" } });
     expect(res.status).toBe(200);
-    const s = await res.json<ScoreBody>();
+    const s = await res.json<ScoreResult>();
     expect(s.accountId).toBe("ACC-RISKY");
     const rows = await env.DB.prepare("SELECT model_version, risk_tier FROM scores WHERE account_id = ?").bind("ACC-RISKY").all();
     expect(rows.results).toEqual([{ model_version: version, risk_tier: s.riskTier }]);
-    const account = await (await call("GET", "/v1/accounts/ACC-RISKY", { key })).json<{ score: { churnProbability: number } }>();
-    expect(account.score.churnProbability).toBeCloseTo(s.churnProbability, 12);
+    const account = await (await call("GET", "/v1/accounts/ACC-RISKY", { key })).json<Account>();
+    expect(account.score!.churnProbability).toBeCloseTo(s.churnProbability, 12);
   });
 
   it("404s an unknown account id as problem+json", async () => {
