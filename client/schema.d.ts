@@ -90,7 +90,7 @@ export interface paths {
         };
         /**
          * The worklist: accounts with their current scores, filtered and sorted
-         * @description Filter by portfolio `tier` (red, yellow, green, blue; comma-separate several), `owner` and `minArr`; sort by `arrAtRisk` (default `-arrAtRisk`, largest first), `churnProbability`, `expansionProbability`, `arr`, `renewalDate`, `name` or `id`, with `-` for descending. Pages follow `nextCursor` (keyset pagination, ties broken by id in the same direction): rows added or rescored between pages never cause duplicates or gaps among the others.
+         * @description Filter by portfolio `tier` (red, yellow, green, blue; comma-separate several), trajectory `trend` (improving, stable, declining), `owner` and `minArr`; sort by `arrAtRisk` (default `-arrAtRisk`, largest first), `churnProbability`, `expansionProbability`, `arr`, `renewalDate`, `name`, `id` or `actBy` (the latest day to act; accounts with none last), with `-` for descending. Pages follow `nextCursor` (keyset pagination, ties broken by id in the same direction): rows added or rescored between pages never cause duplicates or gaps among the others.
          */
         get: operations["get_ListAccounts"];
         put?: never;
@@ -200,6 +200,26 @@ export interface paths {
          * @description Takes one outcome or `{outcomes: [...]}`. Idempotent by (accountId, type, date): sending it again updates amount and note. Every account must exist; otherwise nothing is written and errors[] names the rows.
          */
         post: operations["post_RecordOutcomes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}/trajectory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the account's health is heading, and when to act
+         * @description Health now and forecast at 30, 60 and 90 days with 90% intervals, the trend (read from the interval, not the sign), `actBy` (the latest day that still leaves the playbook lead time before the forecast turns red or the renewal comes, today when already red) with its reasons, and the weekly health history. `source` says whether the active trajectory model or the account's own damped trend forecast it.
+         */
+        get: operations["get_AccountTrajectory"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -534,6 +554,8 @@ export interface operations {
                     "application/json": {
                         /** @description Calibrated probability that the account churns */
                         churnProbability: number;
+                        /** @description round(100 × (1 − churnProbability)): 100 is healthiest */
+                        health: number;
                         /** @enum {string} */
                         riskTier: "red" | "yellow" | "green";
                         modelVersion: string;
@@ -807,6 +829,8 @@ export interface operations {
                         results: ({
                             /** @description Calibrated probability that the account churns */
                             churnProbability: number;
+                            /** @description round(100 × (1 − churnProbability)): 100 is healthiest */
+                            health: number;
                             /** @enum {string} */
                             riskTier: "red" | "yellow" | "green";
                             modelVersion: string;
@@ -1199,10 +1223,12 @@ export interface operations {
         parameters: {
             query?: {
                 tier?: string;
+                /** @description Trajectory trend(s) as of the latest rescoring, e.g. declining */
+                trend?: string;
                 owner?: string;
                 minArr?: number | null;
                 /** @description Default -arrAtRisk */
-                sort?: "arrAtRisk" | "-arrAtRisk" | "churnProbability" | "-churnProbability" | "expansionProbability" | "-expansionProbability" | "arr" | "-arr" | "renewalDate" | "-renewalDate" | "name" | "-name" | "id" | "-id";
+                sort?: "arrAtRisk" | "-arrAtRisk" | "churnProbability" | "-churnProbability" | "expansionProbability" | "-expansionProbability" | "arr" | "-arr" | "renewalDate" | "-renewalDate" | "name" | "-name" | "id" | "-id" | "actBy" | "-actBy";
                 /** @description Page size, default 50, at most 500 */
                 limit?: number;
                 cursor?: string;
@@ -1230,6 +1256,15 @@ export interface operations {
                             arrAtRisk: number;
                             score: {
                                 churnProbability: number;
+                                /** @description round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default */
+                                health: number;
+                                /**
+                                 * @description Where the health trajectory is heading, as of this score (rescoring's scores; null elsewhere)
+                                 * @enum {string|null}
+                                 */
+                                trend: "improving" | "stable" | "declining" | null;
+                                /** @description The latest day to act (YYYY-MM-DD), as of this score (rescoring's scores; null elsewhere) */
+                                actBy: string | null;
                                 interval: [
                                     number,
                                     number
@@ -1523,6 +1558,15 @@ export interface operations {
                         scores: {
                             id: number;
                             churnProbability: number;
+                            /** @description round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default */
+                            health: number;
+                            /**
+                             * @description Where the health trajectory is heading, as of this score (rescoring's scores; null elsewhere)
+                             * @enum {string|null}
+                             */
+                            trend: "improving" | "stable" | "declining" | null;
+                            /** @description The latest day to act (YYYY-MM-DD), as of this score (rescoring's scores; null elsewhere) */
+                            actBy: string | null;
                             interval: [
                                 number,
                                 number
@@ -1821,6 +1865,8 @@ export interface operations {
                         /** @description The latest score, or null before the first scoring */
                         score: {
                             churnProbability: number;
+                            /** @description round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default */
+                            health: number;
                             interval: [
                                 number,
                                 number
@@ -1966,6 +2012,8 @@ export interface operations {
                         /** @description The latest score, or null before the first scoring */
                         score: {
                             churnProbability: number;
+                            /** @description round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default */
+                            health: number;
                             interval: [
                                 number,
                                 number
@@ -2167,6 +2215,8 @@ export interface operations {
                         /** @description The latest score, or null before the first scoring */
                         score: {
                             churnProbability: number;
+                            /** @description round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default */
+                            health: number;
                             interval: [
                                 number,
                                 number
@@ -2471,6 +2521,179 @@ export interface operations {
             };
             /** @description Invalid fields, listed in errors[] */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_AccountTrajectory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your account id, as in your CRM */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trajectory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accountId: string;
+                        /** @description Health today: round(100 × (1 − churnProbability)) of the current score */
+                        health: number;
+                        /** @description Forecast health at 30, 60 and 90 days with 90% intervals */
+                        horizons: {
+                            days: 30 | 60 | 90;
+                            /** @description Forecast health this many days ahead */
+                            health: number;
+                            /** @description Lower bound of the 90% interval */
+                            lower: number;
+                            /** @description Upper bound of the 90% interval */
+                            upper: number;
+                        }[];
+                        /**
+                         * @description declining when the 90-day upper bound is below today's health, improving when the lower bound is above it, else stable
+                         * @enum {string}
+                         */
+                        trend: "improving" | "stable" | "declining";
+                        /** @description The latest day (YYYY-MM-DD) that leaves the playbook lead time before the forecast reaches red or the renewal; today when already red; null when neither is in sight */
+                        actBy: string | null;
+                        /** @description What set actBy, first, and the trend, in words */
+                        reasons: string[];
+                        /**
+                         * @description model: the active trajectory model; trend: the account's own damped trend (no trajectory model is active), with a wide interval
+                         * @enum {string}
+                         */
+                        source: "model" | "trend";
+                        /** @description Weekly health, oldest first, ending today */
+                        history: {
+                            /** @description YYYY-MM-DD */
+                            date: string;
+                            health: number;
+                        }[];
+                        /** @description When the score behind today's health was made */
+                        scoredAt: string;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description No active model */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4006,7 +4229,7 @@ export interface operations {
                     /** @description https URL of the receiver (http://127.0.0.1:PORT or http://localhost:PORT too when WEBHOOK_ALLOW_LOOPBACK is on) */
                     url: string;
                     /** @description Event types to receive */
-                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
                     description?: string | null;
                     /**
                      * @description Default standard
@@ -4166,7 +4389,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "pending" | "succeeded" | "retrying" | "failed" | "dead";
-                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
+                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
                 /** @description Page size, default 50, at most 200 */
                 limit?: number;
                 cursor?: string;
@@ -4861,7 +5084,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url?: string;
-                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
                     description?: string | null;
                     /**
                      * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`

@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
+import { type HealthAt, TRENDS } from "../cs/trajectory";
 
 /** A scalar signal value as stored in `features` JSON: numbers, strings, booleans or null (missing). */
 export type SignalValue = number | string | boolean | null;
@@ -32,6 +33,15 @@ export const accounts = sqliteTable(
     tier: text("tier"),
     expansionProbability: real("expansion_probability"),
     scoredAt: text("scored_at"),
+    /** Health (0–100) of the latest score, and its trajectory's trend and act-by date (shared/cs/trajectory.ts). */
+    health: integer("health"),
+    trend: text("trend", { enum: TRENDS }),
+    actBy: text("act_by"),
+    /**
+     * Weekly health points (the latest score of each week, newest last, at most HISTORY_WEEKS):
+     * what a trajectory needs, kept on the account so the retention of `scores` cannot thin it.
+     */
+    healthHistory: text("health_history", { mode: "json" }).$type<HealthAt[]>().notNull().default(sql`'[]'`),
     /** ARR × churn probability of the latest score; 0 before the first score or without ARR. */
     arrAtRisk: real("arr_at_risk").generatedAlwaysAs(sql`coalesce(arr, 0) * coalesce(churn_probability, 0)`, { mode: "virtual" }),
   },
@@ -39,6 +49,7 @@ export const accounts = sqliteTable(
     index("accounts_owner_idx").on(t.owner),
     index("accounts_arr_at_risk_idx").on(t.arrAtRisk, t.id),
     index("accounts_tier_idx").on(t.tier, t.arrAtRisk, t.id),
+    index("accounts_act_by_idx").on(t.actBy, t.id),
   ],
 );
 
@@ -118,6 +129,14 @@ export const scores = sqliteTable(
     expansionSource: text("expansion_source"),
     expansionVersion: text("expansion_version"),
     expansionReason: text("expansion_reason"),
+    /** round(100 × (1 − churn probability)): 100 is healthiest; the red tier is at or below 100 × (1 − red threshold). */
+    health: integer("health"),
+    /** The 90-day health forecast and its 90% interval, its trend and act-by date (rescoring's scores; null elsewhere). */
+    health90: real("health_90"),
+    health90Low: real("health_90_low"),
+    health90High: real("health_90_high"),
+    trend: text("trend", { enum: TRENDS }),
+    actBy: text("act_by"),
   },
   (t) => [
     index("scores_account_idx").on(t.accountId, t.id),
@@ -200,6 +219,7 @@ export const rescoreChunks = sqliteTable(
 export const EVENT_TYPES = [
   "account.risk_tier_changed",
   "account.expansion_ready",
+  "account.trend_changed",
   "model.performance_degraded",
   "model.drift_detected",
   "rescore.completed",

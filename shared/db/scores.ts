@@ -8,6 +8,7 @@
 import { getTableColumns, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Assessment } from "../cs/assess";
+import { healthOf } from "../cs/trajectory";
 import { accounts, scores } from "./schema";
 import { D1_MAX_PARAMS, type Db, jsonChunks } from "./write";
 
@@ -21,6 +22,7 @@ export function toScoreWrite(accountId: string, a: Assessment, source: string, s
     accountId,
     modelVersion: s.modelVersion,
     churnProbability: s.churnProbability,
+    health: healthOf(s.churnProbability),
     intervalLow: s.interval[0],
     intervalHigh: s.interval[1],
     confidence: s.confidence,
@@ -84,6 +86,9 @@ export function currentScoreStatements(d: Db, ids: string[]): BatchItem<"sqlite"
           tier: latest("coalesce(s.tier, s.risk_tier)"),
           expansionProbability: latest("s.expansion_probability"),
           scoredAt: latest("s.scored_at"),
+          health: latest("s.health"),
+          trend: latest("s.trend"),
+          actBy: latest("s.act_by"),
         })
         .where(inArray(accounts.id, ids.slice(i, i + D1_MAX_PARAMS))),
     );

@@ -60,3 +60,18 @@ export async function runBatch(d: Db, stmts: BatchItem<"sqlite">[]): Promise<voi
   if (stmts.length === 0) return;
   await d.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
+
+/**
+ * Drizzle statements as plain D1 statements, so they can share one `d1.batch` (one transaction)
+ * with hand-written SQL that drizzle cannot batch (json_each updates with a parameter).
+ *
+ * @example
+ *   await env.DB.batch([...toD1(env.DB, insertScoreStatements(d, rows)), env.DB.prepare("UPDATE ...").bind(json)]);
+ */
+export function toD1(d1: D1Database, items: BatchItem<"sqlite">[]): D1PreparedStatement[] {
+  return items.map((item) => {
+    // Every drizzle query builder has toSQL(); BatchItem's type does not say so.
+    const { sql, params } = (item as unknown as { toSQL(): { sql: string; params: unknown[] } }).toSQL();
+    return d1.prepare(sql).bind(...params);
+  });
+}

@@ -26,6 +26,7 @@ const SORTS = {
   renewalDate: { expr: "coalesce(a.renewal_date, '9999-12-31')", numeric: false },
   name: { expr: "coalesce(a.name, '')", numeric: false },
   id: { expr: "a.id", numeric: false },
+  actBy: { expr: "coalesce(a.act_by, '9999-12-31')", numeric: false },
 } as const;
 type SortKey = keyof typeof SORTS;
 const SORT_VALUES = Object.keys(SORTS).flatMap((k) => [k, `-${k}`]) as [string, ...string[]];
@@ -48,6 +49,9 @@ function readCursor(text: string, sort: string): Cursor {
 
 const WorklistScore = ScoreView.pick({
   churnProbability: true,
+  health: true,
+  trend: true,
+  actBy: true,
   interval: true,
   confidence: true,
   riskTier: true,
@@ -78,7 +82,7 @@ export class ListAccounts extends OpenAPIRoute<[Context<AppEnv>]> {
     tags: ["Accounts"],
     summary: "The worklist: accounts with their current scores, filtered and sorted",
     description:
-      "Filter by portfolio `tier` (red, yellow, green, blue; comma-separate several), `owner` and `minArr`; sort by `arrAtRisk` (default `-arrAtRisk`, largest first), `churnProbability`, `expansionProbability`, `arr`, `renewalDate`, `name` or `id`, with `-` for descending. Pages follow `nextCursor` (keyset pagination, ties broken by id in the same direction): rows added or rescored between pages never cause duplicates or gaps among the others.",
+      "Filter by portfolio `tier` (red, yellow, green, blue; comma-separate several), trajectory `trend` (improving, stable, declining), `owner` and `minArr`; sort by `arrAtRisk` (default `-arrAtRisk`, largest first), `churnProbability`, `expansionProbability`, `arr`, `renewalDate`, `name`, `id` or `actBy` (the latest day to act; accounts with none last), with `-` for descending. Pages follow `nextCursor` (keyset pagination, ties broken by id in the same direction): rows added or rescored between pages never cause duplicates or gaps among the others.",
     security: bearer,
     request: {
       query: z.object({
@@ -86,6 +90,11 @@ export class ListAccounts extends OpenAPIRoute<[Context<AppEnv>]> {
           .string()
           .regex(/^(red|yellow|green|blue)(,(red|yellow|green|blue))*$/, "must be red, yellow, green or blue, comma-separated")
           .optional(),
+        trend: z
+          .string()
+          .regex(/^(improving|stable|declining)(,(improving|stable|declining))*$/, "must be improving, stable or declining, comma-separated")
+          .optional()
+          .describe("Trajectory trend(s) as of the latest rescoring, e.g. declining"),
         owner: z.string().max(200).optional(),
         minArr: z.coerce.number().nonnegative().optional(),
         sort: z.enum(SORT_VALUES).optional().describe("Default -arrAtRisk"),
@@ -110,6 +119,7 @@ export class ListAccounts extends OpenAPIRoute<[Context<AppEnv>]> {
       return `?${binds.length}`;
     };
     if (query.tier) where.push(`a.tier IN (${query.tier.split(",").map(bind).join(", ")})`);
+    if (query.trend) where.push(`a.trend IN (${query.trend.split(",").map(bind).join(", ")})`);
     if (query.owner !== undefined) where.push(`a.owner = ${bind(query.owner)}`);
     if (query.minArr !== undefined) where.push(`a.arr >= ${bind(query.minArr)}`);
     if (query.cursor) {
@@ -150,6 +160,9 @@ function toWorklistAccount(r: Row): z.infer<typeof WorklistAccount> {
     arrAtRisk: r.arr_at_risk ?? 0,
     score: view && {
       churnProbability: view.churnProbability,
+      health: view.health,
+      trend: view.trend,
+      actBy: view.actBy,
       interval: view.interval,
       confidence: view.confidence,
       riskTier: view.riskTier,

@@ -9,6 +9,7 @@ import { modelsRoutes } from "../models/routes";
 import { monitoringRoutes } from "../monitoring/routes";
 import { rescoringRoutes } from "../rescoring/routes";
 import { scoringRoutes } from "../scoring/routes";
+import { trajectoriesRoutes } from "../trajectories/routes";
 import { webhooksRoutes } from "../webhooks/routes";
 import { type AppEnv, requireScope } from "./auth";
 import { jsonBody } from "./body";
@@ -17,7 +18,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();

@@ -13,11 +13,14 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { newRunId, portfolioFigures } from "../../shared/db/portfolio";
 import type { SqlPick } from "../../shared/db/rows";
 import { type accounts, type models, type rescoreChunks, type rescoreRuns, type scores, shadowScores } from "../../shared/db/schema";
-import { type Db, db, jsonChunks, runBatch } from "../../shared/db/write";
+import { type Db, db, jsonChunks, runBatch, toD1 } from "../../shared/db/write";
 import { insertScoreStatements, type ScoreWrite, toScoreWrite } from "../../shared/db/scores";
 import { type ActiveModels, type Assessment, assess } from "../../shared/cs/assess";
 import type { Scorer } from "../../shared/model/scorer";
+import type { HealthAt } from "../../shared/cs/trajectory";
 import { activeScorer, scorerForVersion } from "../scoring/model-cache";
+import { historyStatements, rescoredTrajectory, type TrajectoryColumns, trendEvent } from "../trajectories/rescore";
+import { leadDays } from "../trajectories/trajectory";
 import type { RunStarted } from "./schemas";
 import { enqueuePendingDeliveries, eventId, eventStatements, type NewEvent } from "../webhooks/outbox";
 
@@ -67,7 +70,7 @@ export async function startRun(env: Env, trigger: string): Promise<RunStarted | 
   return { runId, status: chunks.length ? "running" : "completed", accounts: count?.n ?? 0, chunks: chunks.length, modelVersion: active.version, shadowVersion: shadow?.version ?? null };
 }
 
-type AccountRow = SqlPick<typeof accounts, "id" | "name" | "arr" | "owner" | "features" | "risk_tier" | "tier" | "churn_probability">;
+type AccountRow = SqlPick<typeof accounts, "features" | "tier" | "churn_probability"> & TrajectoryColumns;
 
 /** Scores one chunk; safe to call again for the same message (see the module comment). */
 export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): Promise<"done" | "skipped"> {
@@ -81,7 +84,7 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
   const shadow: Scorer | null = run.shadow_version ? await scorerForVersion(env, run.shadow_version).catch(() => null) : null;
   const range = chunk.to_id === null ? "id >= ?1" : "id >= ?1 AND id < ?2";
   const binds = chunk.to_id === null ? [chunk.from_id] : [chunk.from_id, chunk.to_id];
-  const accounts = await env.DB.prepare(`SELECT id, name, arr, owner, features, risk_tier, tier, churn_probability FROM accounts WHERE ${range} ORDER BY id`)
+  const accounts = await env.DB.prepare(`SELECT id, name, arr, owner, features, risk_tier, tier, churn_probability, renewal_date, health_history, trend FROM accounts WHERE ${range} ORDER BY id`)
     .bind(...binds)
     .all<AccountRow>();
   // A retry skips what an earlier attempt already wrote. The upper bound is written out only when
@@ -96,20 +99,25 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
 
   const d = db(env.DB);
   const scoredAt = new Date().toISOString();
+  const lead = leadDays(env);
   let writes = 0;
   for (let i = 0; i < todo.length; i += WRITE_SIZE) {
     const part = todo.slice(i, i + WRITE_SIZE);
     const scoreRows: ScoreWrite[] = [];
     const newEvents: NewEvent[] = [];
     const shadowRows: { r: string; a: string; m: string; p: number }[] = [];
+    const histories: { id: string; history: HealthAt[] }[] = [];
     for (const a of part) {
       const features = JSON.parse(a.features) as Record<string, never>;
       const result = assess(models, features, 10);
-      scoreRows.push(toScoreWrite(a.id, result, "rescore", scoredAt, msg.runId));
-      newEvents.push(...(await changeEvents(a, result, msg.runId)));
+      const t = rescoredTrajectory(a, result, models.churn.artifact.tiers.red, lead, scoredAt.slice(0, 10));
+      scoreRows.push({ ...toScoreWrite(a.id, result, "rescore", scoredAt, msg.runId), ...t.scoreFields });
+      histories.push({ id: a.id, history: t.history });
+      newEvents.push(...(await changeEvents(a, result, msg.runId)), ...(await trendEvent(a, t.trajectory, msg.runId, result.score.modelVersion)));
       if (shadow) shadowRows.push({ r: msg.runId, a: a.id, m: shadow.artifact.version, p: shadow.probability(features) });
     }
-    await runBatch(d, [...insertScoreStatements(d, scoreRows), ...eventStatements(d, newEvents), ...shadowStatements(d, shadowRows)]);
+    // One transaction: the scores, the histories, the events and their deliveries.
+    await env.DB.batch([...toD1(env.DB, [...insertScoreStatements(d, scoreRows), ...eventStatements(d, newEvents), ...shadowStatements(d, shadowRows)]), ...historyStatements(env.DB, histories)]);
     writes++;
     await enqueuePendingDeliveries(env, newEvents.map((e) => e.id));
     if (msg.fault === "crash-mid-chunk" && String(env.ALLOW_FAULT_INJECTION) === "true" && attempt === 1 && writes === 1) {

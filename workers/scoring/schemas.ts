@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { scores } from "../../shared/db/schema";
 import { PORTFOLIO_TIERS, RISK_TIERS } from "../../shared/tiers";
+import { healthOf, TRENDS } from "../../shared/cs/trajectory";
 import { SignalValue } from "../http/schemas";
 
 export const RiskTier = z.enum(RISK_TIERS);
@@ -40,6 +41,9 @@ export const ExpansionReadiness = z.object({
 export const ScoreView = z.object({
   id: z.number().int(),
   churnProbability: z.number(),
+  health: z.number().int().describe("round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default"),
+  trend: z.enum(TRENDS).nullable().describe("Where the health trajectory is heading, as of this score (rescoring's scores; null elsewhere)"),
+  actBy: z.string().nullable().describe("The latest day to act (YYYY-MM-DD), as of this score (rescoring's scores; null elsewhere)"),
   interval: z.tuple([z.number(), z.number()]).nullable(),
   confidence: Confidence.nullable(),
   riskTier: RiskTier,
@@ -68,6 +72,9 @@ export function toScoreView(row: typeof scores.$inferSelect): ScoreView {
   return {
     id: row.id,
     churnProbability: row.churnProbability,
+    health: row.health ?? healthOf(row.churnProbability),
+    trend: row.trend,
+    actBy: row.actBy,
     interval: row.intervalLow != null && row.intervalHigh != null ? [row.intervalLow, row.intervalHigh] : null,
     confidence: row.confidence as ScoreView["confidence"],
     riskTier: row.riskTier as ScoreView["riskTier"],
@@ -95,7 +102,7 @@ export function storedExpansion(row: typeof scores.$inferSelect): z.infer<typeof
  * An account's latest score, as `GET /v1/accounts/{id}` shows it. (Its `riskTier` is documented
  * as a plain string, as it always was; the values are RISK_TIERS.)
  */
-export const LatestScore = ScoreView.pick({ churnProbability: true, interval: true, confidence: true, drivers: true, imputed: true, scoredAt: true, tier: true }).extend({
+export const LatestScore = ScoreView.pick({ churnProbability: true, health: true, interval: true, confidence: true, drivers: true, imputed: true, scoredAt: true, tier: true }).extend({
   riskTier: z.string(),
   modelVersion: z.string(),
   source: z.string().describe("What produced the score: api, batch, rescore, start"),
@@ -103,8 +110,9 @@ export const LatestScore = ScoreView.pick({ churnProbability: true, interval: tr
 });
 
 /** A score computed now: the stored view's figures plus what only a fresh computation knows. */
-export const ScoreResult = ScoreView.pick({ churnProbability: true, riskTier: true, modelVersion: true, imputed: true, tier: true, scoredAt: true }).extend({
+export const ScoreResult = ScoreView.pick({ churnProbability: true, health: true, riskTier: true, modelVersion: true, imputed: true, tier: true, scoredAt: true }).extend({
   churnProbability: z.number().min(0).max(1).describe("Calibrated probability that the account churns"),
+  health: z.number().int().min(0).max(100).describe("round(100 × (1 − churnProbability)): 100 is healthiest"),
   interval: z
     .tuple([z.number(), z.number()])
     .describe("90% range for churnProbability: how precisely accounts scored like this one were observed to churn, out of fold"),

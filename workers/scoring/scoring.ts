@@ -10,6 +10,7 @@ import { insertScoreStatements, toScoreWrite } from "../../shared/db/scores";
 import { type ActiveModels, type Assessment, assess } from "../../shared/cs/assess";
 import { checkFeatures, type FieldError } from "../../shared/model/features";
 import type { Scorer } from "../../shared/model/scorer";
+import { healthOf } from "../../shared/cs/trajectory";
 import { loadAccount, notFound } from "../accounts/store";
 import { invalid } from "../http/problem";
 import { type LatestScore, storedExpansion, toScoreView } from "./schemas";
@@ -40,6 +41,7 @@ export function scoreResult(a: Assessment, scoredAt: string, accountId?: string)
   const { expansion } = a;
   return {
     ...a.score,
+    health: healthOf(a.score.churnProbability),
     ...(accountId !== undefined ? { accountId } : {}),
     tier: a.tier,
     expansion: { expansionReady: expansion.expansionReady, expansionProbability: expansion.expansionProbability, reason: expansion.reason, source: expansion.source, modelVersion: expansion.modelVersion },
@@ -51,6 +53,6 @@ export function scoreResult(a: Assessment, scoredAt: string, accountId?: string)
 export async function latestScore(env: Env, accountId: string): Promise<z.infer<typeof LatestScore> | null> {
   const row = await db(env.DB).select().from(scores).where(eq(scores.accountId, accountId)).orderBy(desc(scores.id)).limit(1).get();
   if (!row) return null;
-  const { churnProbability, interval, confidence, riskTier, drivers, imputed, modelVersion, scoredAt, source, tier } = toScoreView(row);
-  return { churnProbability, interval, confidence, riskTier, drivers, imputed, modelVersion, scoredAt, source, tier, expansion: storedExpansion(row) };
+  const { churnProbability, health, interval, confidence, riskTier, drivers, imputed, modelVersion, scoredAt, source, tier } = toScoreView(row);
+  return { churnProbability, health, interval, confidence, riskTier, drivers, imputed, modelVersion, scoredAt, source, tier, expansion: storedExpansion(row) };
 }
