@@ -191,7 +191,8 @@ function rangeSteps(policy: RetentionPolicy, day: string, range: { from: string;
       thin: (d1, rows) => {
         if (rows.length === 0) return [];
         const columns = Object.keys(rows[0]);
-        const slim = rows.map((r) => ({ ...r, drivers: "[]", expansion_reason: null, run_id: null }));
+        // A thinned score keeps its health (the history) but not the trajectory it was rescored with.
+        const slim = rows.map((r) => ({ ...r, drivers: "[]", expansion_reason: null, run_id: null, health_90: null, health_90_low: null, health_90_high: null, trend: null, act_by: null }));
         return [
           d1.prepare(`DELETE FROM scores WHERE id IN (SELECT value FROM json_each(?1)) ${GUARD_CURRENT}`).bind(JSON.stringify(rows.map((r) => r.id))),
           ...jsonChunks(slim).map((json) =>

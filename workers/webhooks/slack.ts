@@ -90,6 +90,26 @@ export function slackMessage(type: string, data: Json, eventId: string): SlackMe
         ],
       };
     }
+    case "account.trend_changed": {
+      const horizons = Array.isArray(data.horizons) ? (data.horizons as Json[]) : [];
+      const far = horizons[horizons.length - 1];
+      const reasons = Array.isArray(data.reasons) ? (data.reasons as unknown[]).slice(0, 3).map((r) => `• ${esc(r)}`) : [];
+      const text = `${who} turned declining: health ${data.health ?? "?"} today${far ? `, forecast ${far.health} in ${far.days} days` : ""}${str(data.actBy) ? `; act by ${data.actBy}` : ""}`;
+      return {
+        text,
+        blocks: [
+          section(`:chart_with_downwards_trend: *${esc(who)}*${idNote} turned *declining*`),
+          fields([
+            ["Health", `${esc(data.health ?? "?")} today${far ? ` → ${esc(far.health)} in ${esc(far.days)} days (90% range ${esc(far.lower)}–${esc(far.upper)})` : ""}`],
+            ["Act by", esc(data.actBy ?? "nothing due")],
+            ["ARR", money(account.arr)],
+            ["Owner", esc(account.owner ?? "unassigned")],
+          ]),
+          ...(reasons.length ? [section(`*Why*\n${reasons.join("\n")}`)] : []),
+          context([data.source ? `forecast from ${esc(data.source)}` : null, data.runId ? `run ${esc(data.runId)}` : null, `event ${esc(eventId)}`]),
+        ],
+      };
+    }
     case "rescore.completed": {
       const portfolio = (data.portfolio ?? {}) as { tiers?: Record<string, { accounts?: number; arr?: number }>; arrAtRisk?: number };
       const tiers = portfolio.tiers ?? {};
