@@ -1,7 +1,8 @@
 /**
  * Demo data and bulk scoring for `npm start`, against the local D1 through the platform proxy:
- * loads the Telco data set as accounts (ARR = 12 × MonthlyCharges) and scores every account
- * whose latest score is missing, stale, or from another model version.
+ * loads the Telco data set as accounts (ARR = 12 × MonthlyCharges), scores every account
+ * whose latest score is missing, stale, or from another model version, and scores stored
+ * signal history week by week (the SaaS demo's score history).
  */
 import { readFileSync } from "node:fs";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -19,6 +20,20 @@ const STATEMENTS_PER_BATCH = 200;
 
 async function runInBatches(d: ReturnType<typeof db>, stmts: BatchItem<"sqlite">[]): Promise<void> {
   for (let i = 0; i < stmts.length; i += STATEMENTS_PER_BATCH) await runBatch(d, stmts.slice(i, i + STATEMENTS_PER_BATCH));
+}
+
+/** Plain D1 statements (the bulk JSON ones) per batch: each carries up to 800 KB of rows. */
+const BULK_STATEMENTS_PER_BATCH = 8;
+
+/**
+ * Runs plain D1 statements (e.g. `bulkUpsertAccountStatements`) a few per batch, so no single
+ * transaction carries more than a few megabytes through the platform proxy.
+ *
+ * @example
+ *   await runD1Batches(env.DB, bulkDatedSnapshotStatements(env.DB, snapshots));
+ */
+export async function runD1Batches(d1: D1Database, stmts: D1PreparedStatement[]): Promise<void> {
+  for (let i = 0; i < stmts.length; i += BULK_STATEMENTS_PER_BATCH) await d1.batch(stmts.slice(i, i + BULK_STATEMENTS_PER_BATCH));
 }
 
 /** A CSV cell as a signal: numbers become numbers, blanks become null (missing). */
@@ -82,8 +97,15 @@ export async function seedTelcoAccounts(d1: D1Database, file: string): Promise<n
 /**
  * Scores every account whose current score is missing, stale, or from another model version,
  * with churn and expansion, as one rescoring run recorded with its portfolio figures.
+ * `skipChurned` leaves out accounts whose latest outcome is a churn: there is nothing left to
+ * predict, and their last score (from before they left) stays their current one.
  */
-export async function scoreStaleAccounts(d1: D1Database, models: ActiveModels, source = "start"): Promise<{ scored: number; tiers: Record<string, number>; runId: string }> {
+export async function scoreStaleAccounts(
+  d1: D1Database,
+  models: ActiveModels,
+  source = "start",
+  options: { skipChurned?: boolean } = {},
+): Promise<{ scored: number; tiers: Record<string, number>; runId: string }> {
   const version = models.churn.artifact.version;
   const startedAt = new Date().toISOString();
   const runId = newRunId();
@@ -91,9 +113,11 @@ export async function scoreStaleAccounts(d1: D1Database, models: ActiveModels, s
     .prepare(
       `SELECT a.id, a.features, a.tier FROM accounts a
        LEFT JOIN scores s ON s.id = a.score_id
-       WHERE s.id IS NULL OR s.model_version <> ?1 OR s.scored_at < a.updated_at OR coalesce(s.expansion_version, '') <> ?2`,
+       WHERE (s.id IS NULL OR s.model_version <> ?1 OR s.scored_at < a.updated_at OR coalesce(s.expansion_version, '') <> ?2)
+         AND NOT (?3 AND EXISTS (SELECT 1 FROM outcomes o WHERE o.account_id = a.id AND o.type = 'churned'
+           AND NOT EXISTS (SELECT 1 FROM outcomes l WHERE l.account_id = a.id AND l.type <> 'churned' AND l.date > o.date)))`,
     )
-    .bind(version, models.expansion?.artifact.version ?? "")
+    .bind(version, models.expansion?.artifact.version ?? "", options.skipChurned ? 1 : 0)
     .all<{ id: string; features: string; tier: string | null }>();
   const tiers: Record<string, number> = { red: 0, yellow: 0, green: 0, blue: 0 };
   let changes = 0;
@@ -110,4 +134,37 @@ export async function scoreStaleAccounts(d1: D1Database, models: ActiveModels, s
     await recordCompletedRun(d1, { id: runId, trigger: source, modelVersion: version, accounts: await accountCount(d1), scored: writes.length, tierChanges: changes, startedAt });
   }
   return { scored: writes.length, tiers, runId };
+}
+
+/** Drivers kept on each historical score: enough for a trajectory's "why", at a fraction of the bytes. */
+const HISTORY_DRIVERS = 3;
+
+/**
+ * Scores every stored signal snapshot older than the newest snapshot day, one day at a time
+ * (oldest first, so score ids follow time), each score dated at noon UTC of its snapshot's day
+ * and sourced `source`: the score history a trajectory reads. The accounts' current scores are
+ * left to `scoreStaleAccounts`, run after this so they stay the newest. No rescoring runs are
+ * recorded: those hold the portfolio as it is now, not as it was on those days.
+ *
+ * @example
+ *   await scoreSnapshotHistory(env.DB, { churn });
+ *   await scoreStaleAccounts(env.DB, { churn });
+ */
+export async function scoreSnapshotHistory(d1: D1Database, models: ActiveModels, source = "history"): Promise<{ scores: number; days: number }> {
+  const days = await d1
+    .prepare("SELECT DISTINCT as_of FROM signal_snapshots WHERE as_of < (SELECT max(as_of) FROM signal_snapshots) ORDER BY as_of")
+    .all<{ as_of: string }>();
+  const d = db(d1);
+  let total = 0;
+  let writing = Promise.resolve();
+  for (const { as_of: day } of days.results) {
+    const rows = await d1.prepare("SELECT account_id, features FROM signal_snapshots WHERE as_of = ?1 ORDER BY account_id").bind(day).all<{ account_id: string; features: string }>();
+    const writes = rows.results.map((r) => toScoreWrite(r.account_id, assess(models, JSON.parse(r.features) as Signals, HISTORY_DRIVERS), source, `${day}T12:00:00.000Z`));
+    // Scoring a day overlaps the previous day's write; the writes themselves stay in day order.
+    await writing;
+    writing = runInBatches(d, insertScoreStatements(d, writes));
+    total += writes.length;
+  }
+  await writing;
+  return { scores: total, days: days.results.length };
 }

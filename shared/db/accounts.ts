@@ -1,10 +1,11 @@
 /**
  * Writing accounts and their signal snapshots: upserts (fields left out keep their stored
- * values) and the day's snapshot of each account's signals, idempotent by account id and day.
+ * values) and the day's snapshot of each account's signals, idempotent by account id and day;
+ * for loading history in bulk, snapshots of given signals on given days and outcomes.
  */
 import { inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { accounts, signalSnapshots } from "./schema";
+import { accounts, type OutcomeType, type Signals, signalSnapshots } from "./schema";
 import { chunkForInsert, type Db, jsonChunks, today } from "./write";
 
 /** An account to write: its id, signals and any of its CS fields (absent ones keep their stored values). */
@@ -95,6 +96,63 @@ export function bulkSnapshotStatements(d1: D1Database, ids: string[], asOf = tod
     );
   }
   return out;
+}
+
+/** A snapshot to load as history: an account's signals as they stood on `asOf` (YYYY-MM-DD). */
+export interface DatedSnapshot {
+  accountId: string;
+  asOf: string;
+  features: Signals;
+}
+
+/**
+ * Statements that write snapshots of the given signals on the given days (history loaded from
+ * elsewhere, unlike `bulkSnapshotStatements`, which copies the accounts' current signals on one
+ * day), as JSON parameters expanded by json_each; idempotent by account id and day.
+ *
+ * @example
+ *   await env.DB.batch(bulkDatedSnapshotStatements(env.DB, [{ accountId: "A-1", asOf: "2026-01-05", features: { logins_30d: 12 } }]));
+ */
+export function bulkDatedSnapshotStatements(d1: D1Database, rows: DatedSnapshot[]): D1PreparedStatement[] {
+  return jsonChunks(rows.map((r) => [r.accountId, r.asOf, r.features])).map((json) =>
+    d1
+      .prepare(
+        `INSERT INTO signal_snapshots (account_id, as_of, features, recorded_at)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         FROM json_each(?1) WHERE true
+         ON CONFLICT (account_id, as_of) DO UPDATE SET features = excluded.features, recorded_at = excluded.recorded_at`,
+      )
+      .bind(json),
+  );
+}
+
+/** An outcome to load: what happened to an account on a day (see `outcomes` in schema.ts). */
+export interface OutcomeWrite {
+  accountId: string;
+  type: OutcomeType;
+  date: string;
+  amount?: number | null;
+  note?: string | null;
+}
+
+/**
+ * Statements that record outcomes in bulk, idempotent by account, type and date (as
+ * `POST /v1/outcomes`: sending one again updates its amount and note). The accounts must exist.
+ *
+ * @example
+ *   await env.DB.batch(bulkOutcomeStatements(env.DB, [{ accountId: "A-1", type: "churned", date: "2026-03-01" }]));
+ */
+export function bulkOutcomeStatements(d1: D1Database, rows: OutcomeWrite[]): D1PreparedStatement[] {
+  return jsonChunks(rows.map((r) => [r.accountId, r.type, r.date, r.amount ?? null, r.note ?? null])).map((json) =>
+    d1
+      .prepare(
+        `INSERT INTO outcomes (account_id, type, date, amount, note)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]')
+         FROM json_each(?1) WHERE true
+         ON CONFLICT (account_id, type, date) DO UPDATE SET amount = excluded.amount, note = excluded.note`,
+      )
+      .bind(json),
+  );
 }
 
 /** Records (or refreshes) today's snapshot of each account's current signals. */

@@ -8,7 +8,7 @@
 import { getTableColumns, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Assessment } from "../cs/assess";
-import { healthOf } from "../cs/trajectory";
+import { HISTORY_WEEKS, healthOf } from "../cs/trajectory";
 import { accounts, scores } from "./schema";
 import { D1_MAX_PARAMS, type Db, jsonChunks } from "./write";
 
@@ -94,4 +94,22 @@ export function currentScoreStatements(d: Db, ids: string[]): BatchItem<"sqlite"
     );
   }
   return out;
+}
+
+/**
+ * A statement that rebuilds every account's weekly health history (`accounts.health_history`:
+ * the latest score of each of its newest 26 weeks, oldest first) from its stored scores. For
+ * loading a history at once (the SaaS demo); rescoring keeps the history up to date itself.
+ */
+export function rebuildHealthHistoryStatement(d1: D1Database): D1PreparedStatement {
+  return d1.prepare(
+    `UPDATE accounts SET health_history = coalesce((
+       SELECT json_group_array(json_object('date', d, 'health', h)) FROM (
+         SELECT d, h FROM (
+           SELECT substr(s.scored_at, 1, 10) AS d, s.health AS h FROM scores s
+           WHERE s.account_id = accounts.id AND s.health IS NOT NULL
+             AND s.id IN (SELECT max(id) FROM scores WHERE account_id = accounts.id GROUP BY strftime('%Y-%W', scored_at))
+           ORDER BY s.scored_at DESC LIMIT ${HISTORY_WEEKS})
+         ORDER BY d)), '[]')`,
+  );
 }

@@ -1,79 +1,58 @@
 /**
- * `npm start`: the whole product on the local stack, from a fresh clone.
- * Applies the D1 migrations, loads the Telco demo portfolio if there are no accounts, trains and
- * publishes a model if none is active, scores every account that needs it, creates a key, then
- * serves the Worker with `wrangler dev` on http://127.0.0.1:8787 and prints a curl to try.
- * A second start reuses the data and the active model: nothing is retrained.
+ * `npm start [-- --demo saas]`: the whole product on the local stack, from a fresh clone.
+ * Applies the D1 migrations, loads the demo portfolio if there are no accounts (Telco, or with
+ * `--demo saas` / FORESIGHT_DEMO=saas the synthetic SaaS portfolio with a year of weekly history,
+ * in its own state folder), trains and publishes a model if none is active, scores every account
+ * that needs it, creates a key, then serves the Worker with `wrangler dev` on
+ * http://127.0.0.1:8787 and prints a curl to try. A second start reuses the data and the active
+ * model: nothing is retrained. training/demo/demos.ts has the steps.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { Scorer } from "../../shared/model/scorer";
-import { activeModelRow, fetchArtifact } from "../../shared/db/registry";
 import { createLocalKey } from "../keys";
 import { localStateDir, openLocalPlatform } from "../platform";
-import { publishLocal } from "../registry";
-import { accountCount, scoreStaleAccounts, seedTelcoAccounts } from "../seed";
-import { train } from "../train";
+import { chooseDemo, type Demo, type Log, prepareDemo } from "../demo/demos";
+import { UsageError } from "../errors";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const TELCO = path.join(root, "training/data/telco.csv");
 const PORT = Number(process.env.PORT ?? 8787);
 const HOST = "127.0.0.1";
 const WRANGLER = path.join(root, "node_modules/.bin/wrangler");
 
 const step = (text: string) => console.log(`\x1b[36m›\x1b[0m ${text}`);
+const log: Log = { step, info: (text) => console.log(`  ${text}`) };
+
+let demo: Demo;
+try {
+  demo = chooseDemo(process.argv.slice(2));
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`start: ${e.message}`);
+  process.exit(2);
+}
+// Each demo keeps its own local stack unless FORESIGHT_STATE_DIR says where, so they never mix.
+if (demo.stateDir && !process.env.FORESIGHT_STATE_DIR) process.env.FORESIGHT_STATE_DIR = path.join(root, demo.stateDir);
 
 async function prepare(): Promise<string> {
+  if (demo.stateDir) {
+    const state = localStateDir();
+    const shown = state.startsWith(`${root}${path.sep}`) ? path.relative(root, state) : state;
+    step(`${demo.name} demo: local state in ${shown} (FORESIGHT_STATE_DIR=${shown} points the other CLIs, e.g. create-key, at it)`);
+  }
   step("applying D1 migrations to the local database");
   execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", localStateDir()], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CI: "true" } });
 
   const platform = await openLocalPlatform();
   try {
-    const { env } = platform;
-    const count = await accountCount(env.DB);
-    if (count === 0) {
-      step("no accounts yet: loading the Telco demo portfolio (ARR = 12 × MonthlyCharges; owners and renewal dates derived)");
-      console.log(`  loaded ${await seedTelcoAccounts(env.DB, TELCO)} accounts`);
-    } else step(`${count} accounts in local D1`);
-
-    let active = await activeModelRow(env.DB);
-    if (!active) {
-      step("no active model: training one on the Telco data");
-      const out = path.join(root, ".foresight/models/telco");
-      mkdirSync(out, { recursive: true });
-      const { summary } = await train({ data: TELCO, label: "Churn", positive: "Yes", id: "customerID", arr: "MonthlyCharges", out });
-      const h = summary!.holdout;
-      console.log(`  hold-out ROC-AUC ${h.auc.toFixed(3)}, PR-AUC ${h.prAuc.toFixed(3)}, Brier ${h.brier.toFixed(3)}; ${summary!.chosen}, refit on all ${summary!.rows} rows (full report: npm run train -- --data training/data/telco.csv --label Churn --positive Yes --id customerID --out DIR)`);
-      const published = await publishLocal(env, out, true);
-      console.log(`  published and activated ${published.version} (r2://foresight-models/${published.r2Key})`);
-      active = await activeModelRow(env.DB);
-    } else step(`active model ${active.version}`);
-
-    const churn = new Scorer(await fetchArtifact(env, active!));
-    const expansionRow = await activeModelRow(env.DB, "expansion");
-    const expansion = expansionRow ? new Scorer(await fetchArtifact(env, expansionRow)) : undefined;
-    const { scored, tiers } = await scoreStaleAccounts(env.DB, { churn, expansion });
-    step(
-      scored
-        ? `scored ${scored} accounts: ${tiers.red} red, ${tiers.yellow} yellow, ${tiers.green} green, ${tiers.blue} blue (expansion-ready, ${expansion ? `model ${expansion.artifact.version}` : "cold-start scorecard"})`
-        : "every account already has a current score",
-    );
-
-    return await createLocalKey(env, "admin,score,ingest", "npm start demo key", 0);
+    await prepareDemo(platform.env, demo, { modelsDir: path.join(root, ".foresight/models"), log });
+    return await createLocalKey(platform.env, "admin,score,ingest", "npm start demo key", 0);
   } finally {
     await platform.dispose();
   }
 }
 
 function curlExample(key: string): string {
-  const features = {
-    tenure: 2,
-    Contract: "Month-to-month",
-    InternetService: "Fiber optic",
-    PaymentMethod: "Electronic check",
-    MonthlyCharges: 95.5,
-  };
+  const { features, accountId } = demo.example;
   const base = `http://${HOST}:${PORT}`;
   return [
     "",
@@ -83,8 +62,9 @@ function curlExample(key: string): string {
     `curl -s ${base}/v1/score -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
     `  -d '${JSON.stringify({ features })}'`,
     "",
-    `curl -s ${base}/v1/accounts/7590-VHVEG -H 'Authorization: Bearer ${key}'`,
+    `curl -s ${base}/v1/accounts/${accountId} -H 'Authorization: Bearer ${key}'`,
     "",
+    ...(demo.historySource ? [`curl -s '${base}/v1/accounts/${accountId}/scores?limit=60' -H 'Authorization: Bearer ${key}'   # a year of weekly scores`, ""] : []),
   ].join("\n");
 }
 

@@ -126,3 +126,22 @@ describe("rescoring", () => {
     expect((await problemOf(bad)).errors![0].field).toBe("query.trend");
   });
 });
+
+describe("a history loaded at once (the SaaS demo)", () => {
+  it("is rebuilt from stored scores: the latest score of each week, oldest first, at most 26 weeks", async () => {
+    const { rebuildHealthHistoryStatement } = await import("../../../shared/db/scores");
+    await env.DB.prepare("INSERT INTO accounts (id, features) VALUES ('TJ-LOADED', '{}')").run();
+    const rows = Array.from({ length: 30 * 7 }, (_, i) => addDays(today, -(30 * 7 - 1 - i))).filter((_, i) => i % 3 === 0);
+    await env.DB.batch(
+      rows.map((date, i) =>
+        env.DB.prepare("INSERT INTO scores (account_id, model_version, churn_probability, risk_tier, drivers, imputed, source, scored_at, health) VALUES ('TJ-LOADED', 'v', 0.5, 'yellow', '[]', '[]', 'demo-history', ?1, ?2)").bind(`${date}T12:00:00.000Z`, i % 100),
+      ),
+    );
+    await env.DB.batch([rebuildHealthHistoryStatement(env.DB)]);
+    const history = JSON.parse((await env.DB.prepare("SELECT health_history FROM accounts WHERE id = 'TJ-LOADED'").first<{ health_history: string }>())!.health_history) as { date: string; health: number }[];
+    expect(history.length).toBe(26);
+    expect(history.at(-1)).toEqual({ date: rows.at(-1), health: (rows.length - 1) % 100 });
+    expect(history.map((p) => p.date)).toEqual([...history.map((p) => p.date)].sort());
+    for (let i = 1; i < history.length; i++) expect(addDays(history[i - 1].date, 3) <= history[i].date).toBe(true);
+  });
+});
