@@ -26,6 +26,8 @@ export default defineConfig(async () => {
                   TEST_SAAS_EXPANSION_MODEL: readFileSync(path.join(root, "test/fixtures/saas-expansion-model/model.json"), "utf8"),
                   // The synthetic accounts the SaaS models were trained on (monitoring compares live signals with them).
                   TEST_SAAS_ACCOUNTS: readFileSync(path.join(root, "test/fixtures/saas-accounts.csv"), "utf8"),
+                  // A trajectory model trained with --target trajectory on a seeded synthetic panel.
+                  TEST_TRAJECTORY_MODEL: readFileSync(path.join(root, "test/fixtures/trajectory-model/model.json"), "utf8"),
                   MODEL_POINTER_TTL_MS: "0",
                   ALLOW_FAULT_INJECTION: "true",
                   // As under npm start: receivers on loopback are allowed locally.

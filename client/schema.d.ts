@@ -2716,7 +2716,7 @@ export interface operations {
     get_ListModels: {
         parameters: {
             query?: {
-                target?: "churn" | "expansion";
+                target?: "churn" | "expansion" | "trajectory";
                 /** @description candidate, active, shadow (scored beside the active model in every rescoring, never tiered) or retired */
                 status?: "candidate" | "active" | "shadow" | "retired";
             };
@@ -2737,7 +2737,7 @@ export interface operations {
                         models: {
                             version: string;
                             /** @enum {string} */
-                            target: "churn" | "expansion";
+                            target: "churn" | "expansion" | "trajectory";
                             /** @description logistic, gbdt, mlp, blend or scorecard */
                             family: string;
                             /**
@@ -2856,7 +2856,7 @@ export interface operations {
                     "application/json": {
                         version: string;
                         /** @enum {string} */
-                        target: "churn" | "expansion";
+                        target: "churn" | "expansion" | "trajectory";
                         /** @enum {string} */
                         status: "active";
                         /** @description The version that was active before; activate it to roll back */

@@ -1,14 +1,16 @@
 /**
- * Histogram-based gradient-boosted trees for churn (binary logistic loss), in plain TypeScript
- * over typed arrays, single-threaded and deterministic for a seed.
+ * Histogram-based gradient-boosted trees, in plain TypeScript over typed arrays, single-threaded
+ * and deterministic for a seed: for churn (binary logistic loss, the default) and for regression
+ * (squared error, quantile and Poisson losses: `gbdt/objectives.ts`).
  *
  * The recipe is XGBoost's `tree_method="hist"`: every feature is cut once into up to `maxBins`
  * quantile bins (plus a bin for missing values); each round fits one tree to the gradient and
- * hessian of the log loss by summing them into per-node histograms (building the smaller child
+ * hessian of the loss by summing them into per-node histograms (building the smaller child
  * and deriving its sibling by subtraction), and scores every split with the second-order gain
  * G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ). At every split both sides are tried for the rows whose
  * value is missing and the better one becomes the split's default direction, so trees learn
- * what missingness means. Leaves are −G/(H+λ) times the learning rate.
+ * what missingness means. Leaves are −G/(H+λ) times the learning rate (the quantile loss sets
+ * them to its residual quantile instead).
  *
  * Where a node has no missing values, unseen missing values follow the child with more hessian.
  *
@@ -23,41 +25,33 @@
  * branches.
  *
  * The boosting loop is here; its parts sit in `gbdt/`: settings and result (`options.ts`),
- * binning (`bins.ts`), histograms and split finding (`splits.ts`), the growing tree
- * (`tree-builder.ts`).
+ * the losses (`objectives.ts`), binning (`bins.ts`), histograms and split finding
+ * (`splits.ts`), the growing tree (`tree-builder.ts`).
  */
 import { encodeGbdt, type GbdtModel, type GbdtTree } from "../shared/model/gbdt/format";
-import { sigmoid } from "../shared/model/sigmoid";
 import { binFeatures } from "./gbdt/bins";
+import { objectiveOf } from "./gbdt/objectives";
 import { checkOptions, DEFAULT_GBDT_OPTIONS, type GbdtOptions, type GbdtResult, type GbdtTrainInput } from "./gbdt/options";
 import { bestSplit, buildHist, type Candidate, NO_HIST, type Split, splittable } from "./gbdt/splits";
 import { leafOf, TreeBuilder } from "./gbdt/tree-builder";
 import { mulberry32 } from "./split";
 
+export type { GbdtObjective } from "./gbdt/objectives";
 export { DEFAULT_GBDT_OPTIONS, type GbdtOptions, type GbdtResult, type GbdtTrainInput, type GbdtValidation } from "./gbdt/options";
 
-/** Mean log loss of the first `n` margins against their labels. */
-function logLossOf(y: ArrayLike<number>, margin: Float64Array, n: number): number {
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const z = margin[i];
-    // log(1 + e^z) − y z, stable for large |z|.
-    sum += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y[i] * z;
-  }
-  return n ? sum / n : NaN;
-}
-
 /**
- * Trains gradient-boosted trees with the logistic loss on a row-major matrix whose missing
- * inputs are NaN (`encodeRow(..., true)`), and returns them as the artifact's `GbdtParams`.
- * With `validation` rows it stops after `earlyStoppingRounds` rounds without improvement and
- * keeps the best round's trees.
+ * Trains gradient-boosted trees (the logistic loss unless `objective` says otherwise) on a
+ * row-major matrix whose missing inputs are NaN (`encodeRow(..., true)`), and returns them as
+ * the artifact's `GbdtParams`; `GbdtScorer.margin` then gives the log-odds (logistic), the
+ * prediction (squared, quantile) or the log of the mean (Poisson). With `validation` rows it
+ * stops after `earlyStoppingRounds` rounds without improvement and keeps the best round's trees.
  *
  * @example
  *   const fit = trainGbdt(train.x, yTrain, train.rows, train.cols, {
  *     maxDepth: 4, learningRate: 0.05, validation: { x: valid.x, y: yValid, rows: valid.rows },
  *   });
  *   artifact.model = fit.params; // fit.bestIteration + 1 trees
+ *   const q95 = trainGbdt(x, change, rows, cols, { objective: "quantile", alpha: 0.95 });
  */
 export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, cols: number, input: GbdtTrainInput = {}): GbdtResult {
   const started = performance.now();
@@ -66,11 +60,8 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
   checkOptions(o, x, y, rows, cols);
   const maxLeaves = o.maxLeaves > 0 ? o.maxLeaves : 2 ** Math.min(o.maxDepth, 30);
   const random = mulberry32(o.seed);
-
-  let positives = 0;
-  for (let i = 0; i < rows; i++) positives += y[i];
-  const rate = Math.min(Math.max(positives / rows, 1e-6), 1 - 1e-6);
-  const baseMargin = o.baseMargin ?? Math.log(rate / (1 - rate));
+  const objective = objectiveOf(o.objective, o.alpha, rows);
+  const baseMargin = o.baseMargin ?? objective.base(y, rows);
 
   const binned = binFeatures(x, rows, cols, o.maxBins);
   const { byColumn, start, count, totalBins } = binned;
@@ -117,13 +108,8 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
       colOrder[j] = t;
     }
     const features = colOrder.slice(0, nCols).sort();
-    // Gradient and hessian of the log loss, for the sampled rows only.
-    for (let k = 0; k < n; k++) {
-      const i = idx[k];
-      const p = sigmoid(margin[i]);
-      gh[2 * i] = p - y[i];
-      gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
-    }
+    // Gradient and hessian of the loss, for the sampled rows only.
+    objective.gradients(y, margin, idx, n, gh);
 
     const tree = new TreeBuilder();
     let g0 = 0;
@@ -215,7 +201,9 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
       settle(leftC);
       settle(rightC);
     }
-    for (const c of done) tree.value[c.node] = Math.fround((-c.g / (c.h + o.lambda)) * o.learningRate);
+    const leaf = objective.leaf;
+    if (leaf) for (const c of done) tree.value[c.node] = Math.fround(leaf(y, margin, idx, c.begin, c.end) * o.learningRate);
+    else for (const c of done) tree.value[c.node] = Math.fround((-c.g / (c.h + o.lambda)) * o.learningRate);
 
     // Sampled rows already sit in their leaves' ranges of idx; the others find theirs by bin.
     for (const c of done) {
@@ -246,7 +234,7 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
     let validLoss = NaN;
     if (validation && validMargin) {
       for (let i = 0; i < validation.rows; i++) validMargin[i] += tree.value[leafOf(tree, validation.x, i * cols)];
-      validLoss = logLossOf(validation.y, validMargin, validation.rows);
+      validLoss = objective.loss(validation.y, validMargin, validation.rows);
       // A gain smaller than 1e-7 is noise in the sixth decimal: it does not reset patience.
       if (validLoss < bestLoss - 1e-7 || bestIteration < 0) {
         bestLoss = validLoss;
@@ -279,7 +267,7 @@ export function trainGbdt(x: Float64Array, y: ArrayLike<number>, rows: number, c
     bestIteration,
     rounds,
     ...(validation ? { validationLoss: bestLoss } : {}),
-    trainLoss: logLossOf(y, margin, rows),
+    trainLoss: objective.loss(y, margin, rows),
     ms: performance.now() - started,
   };
 }

@@ -4,8 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parseArtifact } from "../shared/model/artifact";
-import { artifactKey, publishArtifact, type PublishResult } from "../shared/db/registry";
+import { artifactKey, publishArtifact, type PublishResult, registrationOf } from "../shared/db/registry";
 import { sha256Hex } from "../shared/hash";
 import { UsageError } from "./errors";
 import { d1Remote, r2PutRemote } from "./remote";
@@ -29,11 +28,11 @@ export async function publishRemote(dir: string, activate: boolean): Promise<Pub
   const { bytes, file, expectedSha256 } = readModelDir(dir);
   const sha256 = await sha256Hex(bytes);
   if (expectedSha256 && expectedSha256 !== sha256) throw new Error(`artifact sha256 ${sha256} does not match ${file}.sha256 (${expectedSha256}); refusing to publish`);
-  const a = parseArtifact(JSON.parse(new TextDecoder().decode(bytes)));
+  const a = registrationOf(JSON.parse(new TextDecoder().decode(bytes)));
   const key = artifactKey(a.version);
   await r2PutRemote(key, file);
   const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  let sql = `INSERT INTO models (version, target, family, r2_key, sha256, size_bytes, metrics, status) VALUES (${q(a.version)}, ${q(a.target)}, ${q(a.model.family)}, ${q(key)}, ${q(sha256)}, ${bytes.byteLength}, ${q(JSON.stringify(a.metrics))}, 'candidate') ON CONFLICT (version) DO NOTHING;`;
+  let sql = `INSERT INTO models (version, target, family, r2_key, sha256, size_bytes, metrics, status) VALUES (${q(a.version)}, ${q(a.target)}, ${q(a.family)}, ${q(key)}, ${q(sha256)}, ${bytes.byteLength}, ${q(JSON.stringify(a.metrics))}, 'candidate') ON CONFLICT (version) DO NOTHING;`;
   if (activate) {
     sql += ` UPDATE models SET status = 'retired' WHERE target = ${q(a.target)} AND status = 'active' AND version <> ${q(a.version)}; UPDATE models SET status = 'active', activated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE version = ${q(a.version)};`;
   }

@@ -1,13 +1,16 @@
 /**
  * The model registry: artifacts in R2 under `models/{version}/model.json` (immutable, with
  * their sha256 as custom metadata) and one row per version in D1's `models` table. Used by the
- * publish CLI in Node (through wrangler's platform proxy) and by the Worker.
+ * publish CLI in Node (through wrangler's platform proxy) and by the Worker. It stores every
+ * artifact format, told apart by its tag: `foresight-model` (churn and expansion) and
+ * `foresight-trajectory` (health trajectories).
  */
 import { and, eq, ne, sql } from "drizzle-orm";
 import { db } from "./write";
-import { models } from "./schema";
+import { type ModelTarget, models } from "./schema";
 import { sha256Hex } from "../hash";
 import { type ModelArtifact, parseArtifact } from "../model/artifact";
+import { parseTrajectoryArtifact, TRAJECTORY_FORMAT, type TrajectoryArtifact } from "../model/trajectory";
 
 export interface ModelBindings {
   DB: D1Database;
@@ -16,6 +19,31 @@ export interface ModelBindings {
 
 export function artifactKey(version: string): string {
   return `models/${version}/model.json`;
+}
+
+/** What the registry records about an artifact of any format. */
+export interface ArtifactRegistration {
+  version: string;
+  target: ModelTarget;
+  family: string;
+  metrics: Record<string, unknown>;
+}
+
+/**
+ * Parses a model.json document by its format tag (a trajectory artifact, or a churn or
+ * expansion model), refusing anything either parser refuses, and says how to register it.
+ *
+ * @example
+ *   registrationOf(JSON.parse(text)); // { version: "trajectory-20261122-...", target: "trajectory", family: "gbdt", metrics }
+ */
+export function registrationOf(json: unknown): ArtifactRegistration {
+  if ((json as { format?: unknown } | null)?.format === TRAJECTORY_FORMAT) {
+    const t = parseTrajectoryArtifact(json);
+    // Every horizon is tree ensembles (the point forecast and, for quantile intervals, its bounds).
+    return { version: t.version, target: t.target, family: "gbdt", metrics: t.metrics };
+  }
+  const a = parseArtifact(json);
+  return { version: a.version, target: a.target, family: a.model.family, metrics: a.metrics };
 }
 
 /** The registered version after publishing, and whether these bytes were there already. */
@@ -35,7 +63,7 @@ export async function publishArtifact(
   if (options.expectedSha256 && options.expectedSha256 !== sha256) {
     throw new Error(`artifact sha256 ${sha256} does not match the expected ${options.expectedSha256}; refusing to publish`);
   }
-  const artifact = parseArtifact(JSON.parse(new TextDecoder().decode(bytes)));
+  const artifact = registrationOf(JSON.parse(new TextDecoder().decode(bytes)));
   const d = db(env.DB);
   const r2Key = artifactKey(artifact.version);
   const existing = await d.select().from(models).where(eq(models.version, artifact.version)).get();
@@ -51,11 +79,11 @@ export async function publishArtifact(
     await d.insert(models).values({
       version: artifact.version,
       target: artifact.target,
-      family: artifact.model.family,
+      family: artifact.family,
       r2Key,
       sha256,
       sizeBytes: bytes.byteLength,
-      metrics: artifact.metrics as Record<string, unknown>,
+      metrics: artifact.metrics,
       status: "candidate",
     });
   }
@@ -65,7 +93,7 @@ export async function publishArtifact(
 }
 
 /** Makes `version` the one active model of its target; the previous active one is retired. */
-export async function activateVersion(d1: D1Database, version: string, target: string): Promise<void> {
+export async function activateVersion(d1: D1Database, version: string, target: ModelTarget): Promise<void> {
   const d = db(d1);
   const stamp = new Date().toISOString();
   await d.batch([
@@ -77,7 +105,7 @@ export async function activateVersion(d1: D1Database, version: string, target: s
 /** What loading a version's artifact needs from its `models` row. */
 export type ActiveModelRow = Pick<typeof models.$inferSelect, "version" | "r2Key" | "sha256">;
 
-export async function activeModelRow(d1: D1Database, target = "churn"): Promise<ActiveModelRow | undefined> {
+export async function activeModelRow(d1: D1Database, target: ModelTarget = "churn"): Promise<ActiveModelRow | undefined> {
   return db(d1)
     .select({ version: models.version, r2Key: models.r2Key, sha256: models.sha256 })
     .from(models)
@@ -86,12 +114,39 @@ export async function activeModelRow(d1: D1Database, target = "churn"): Promise<
     .get();
 }
 
-/** Reads an artifact from R2 and checks its bytes against the registered sha256. */
-export async function fetchArtifact(env: ModelBindings, row: ActiveModelRow): Promise<ModelArtifact> {
+/** A version's model.json from R2 as JSON, its bytes checked against the registered sha256. */
+async function fetchVerified(env: ModelBindings, row: ActiveModelRow): Promise<unknown> {
   const object = await env.MODELS.get(row.r2Key);
   if (!object) throw new Error(`model ${row.version} is registered but ${row.r2Key} is missing from R2`);
   const bytes = new Uint8Array(await object.arrayBuffer());
   const sha = await sha256Hex(bytes);
   if (sha !== row.sha256) throw new Error(`model ${row.version}: R2 object sha256 ${sha} does not match the registered ${row.sha256}`);
-  return parseArtifact(JSON.parse(new TextDecoder().decode(bytes)));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** Reads a churn or expansion artifact from R2 and checks its bytes against the registered sha256. */
+export async function fetchArtifact(env: ModelBindings, row: ActiveModelRow): Promise<ModelArtifact> {
+  return parseArtifact(await fetchVerified(env, row));
+}
+
+/**
+ * Reads a trajectory artifact from R2, checked like `fetchArtifact`.
+ *
+ * @example
+ *   const row = await activeModelRow(env.DB, "trajectory");
+ *   const model = row ? new TrajectoryModel(await fetchTrajectoryArtifact(env, row)) : null;
+ */
+export async function fetchTrajectoryArtifact(env: ModelBindings, row: ActiveModelRow): Promise<TrajectoryArtifact> {
+  return parseTrajectoryArtifact(await fetchVerified(env, row));
+}
+
+/**
+ * Checks a version's R2 artifact of any format (bytes against the sha256, then its parser), as
+ * activation should before making it active.
+ *
+ * @example
+ *   await verifyArtifact(env, row); // throws if missing, altered or malformed
+ */
+export async function verifyArtifact(env: ModelBindings, row: ActiveModelRow): Promise<ArtifactRegistration> {
+  return registrationOf(await fetchVerified(env, row));
 }

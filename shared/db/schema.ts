@@ -82,6 +82,10 @@ export const outcomes = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.type, t.date] })],
 );
 
+/** What a model predicts: churn and expansion (classifiers) and health trajectories. */
+export const MODEL_TARGETS = ["churn", "expansion", "trajectory"] as const;
+export type ModelTarget = (typeof MODEL_TARGETS)[number];
+
 /** `shadow`: scored beside the active model in every rescoring, never tiered or notified. */
 export const MODEL_STATUSES = ["candidate", "active", "shadow", "retired"] as const;
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
@@ -91,7 +95,7 @@ export const models = sqliteTable(
   "models",
   {
     version: text("version").primaryKey(),
-    target: text("target").notNull().default("churn"),
+    target: text("target", { enum: MODEL_TARGETS }).notNull().default("churn"),
     family: text("family").notNull(),
     r2Key: text("r2_key").notNull(),
     sha256: text("sha256").notNull(),

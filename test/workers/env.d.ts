@@ -6,5 +6,6 @@ declare namespace Cloudflare {
     TEST_SAAS_MODEL: string;
     TEST_SAAS_EXPANSION_MODEL: string;
     TEST_SAAS_ACCOUNTS: string;
+    TEST_TRAJECTORY_MODEL: string;
   }
 }

@@ -4,14 +4,24 @@
  * [--holdout 0.2] [--horizon 90] [--no-refit]`: picks, calibrates and validates a churn model and writes
  * DIR/model.json. Without a label, or with fewer than 200 labelled rows, it builds a transparent
  * cold-start scorecard instead and says why.
+ *
+ * `npm run train -- --target trajectory --data PANEL.csv [--id COL] [--date COL] [--health-model DIR]
+ * [--exclude COLS] [--budget S] [--seed N] [--holdout 0.2] --out DIR` trains a health-trajectory
+ * model from a panel (`training/trajectory.ts`) instead.
  */
 import { formatTrainResult, train } from "../train";
+import { formatTrajectorySummary, trainTrajectory } from "../trajectory";
 import { type FlagSpec, parseFlags, runCli, UsageError } from "./args";
+import { progress } from "./progress";
 
 const FAMILIES = ["logistic", "mlp", "gbdt"] as const;
+const TARGETS = ["churn", "expansion", "trajectory"] as const;
+/** Flags only a churn or expansion model reads, and only a trajectory model reads. */
+const LABEL_ONLY = ["label", "positive", "arr", "time", "folds", "family", "red-precision", "horizon", "no-refit"] as const;
+const TRAJECTORY_ONLY = ["date", "health-model"] as const;
 
 const FLAGS = {
-  data: { type: "string", required: true, description: "CSV with a header row, one row per account" },
+  data: { type: "string", required: true, description: "CSV with a header row, one row per account (with --target trajectory: one row per account per cutoff)" },
   label: { type: "string", description: "column saying whether the account churned (omit for a cold-start scorecard)" },
   positive: { type: "string", description: "value of the label that means churned (or expanded, with --target expansion), e.g. Yes, 1, cancelled" },
   out: { type: "string", required: true, description: "directory to write model.json and model.json.sha256 into" },
@@ -26,7 +36,9 @@ const FLAGS = {
   seed: { type: "string", description: "seed for the hold-out split and the fits (default 42)" },
   holdout: { type: "string", description: "share of rows held out to measure the model (default 0.2)" },
   horizon: { type: "string", description: "days after a snapshot in which the label's outcome counts, as exported (default 90); monitoring judges scores after it" },
-  target: { type: "string", description: "what the label means: churn (default) or expansion (an expansion-readiness model, labelled by expanded outcomes)" },
+  target: { type: "string", description: "what the label means: churn (default) or expansion (an expansion-readiness model, labelled by expanded outcomes); trajectory: a health forecast from a panel" },
+  date: { type: "string", description: "--target trajectory: the panel's cutoff date column, YYYY-MM-DD (default as_of)" },
+  "health-model": { type: "string", description: "--target trajectory: a churn model directory that computes health when the panel has no health column" },
   "no-refit": { type: "boolean", description: "ship the model fitted on the training split instead of refitting on all rows" },
 } satisfies FlagSpec;
 
@@ -38,26 +50,38 @@ function numberFlag(value: string | undefined, flag: string): number | undefined
   return n;
 }
 
-/** A one-line progress bar on stderr (redrawn in place on a terminal, a line per step otherwise). */
-function progress(done: number, total: number, label: string): void {
-  const width = 24;
-  const filled = Math.round((done / Math.max(1, total)) * width);
-  const line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${label}`;
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}${done === total ? "\n" : ""}`);
-  else process.stderr.write(`${line}\n`);
-}
-
 await runCli("train", FLAGS, async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
+  if (flags.target !== undefined && !TARGETS.includes(flags.target as never)) throw new UsageError("--target", `must be one of ${TARGETS.join(", ")}, got "${flags.target}"`);
+  const trajectory = flags.target === "trajectory";
+  for (const name of trajectory ? LABEL_ONLY : TRAJECTORY_ONLY) {
+    if (flags[name]) throw new UsageError(`--${name}`, trajectory ? "does not apply to --target trajectory" : "applies only to --target trajectory");
+  }
+  const budget = numberFlag(flags.budget, "--budget");
+  if (budget !== undefined && !(budget > 0)) throw new UsageError("--budget", "must be a positive number of seconds");
+  const exclude = flags.exclude ? flags.exclude.split(",").map((c) => c.trim()).filter(Boolean) : undefined;
+  if (trajectory) {
+    const result = await trainTrajectory({
+      data: flags.data as string,
+      out: flags.out as string,
+      id: flags.id ?? null,
+      date: flags.date ?? null,
+      healthModel: flags["health-model"] ?? null,
+      exclude,
+      budget,
+      seed: numberFlag(flags.seed, "--seed"),
+      holdout: numberFlag(flags.holdout, "--holdout"),
+      onProgress: progress,
+    });
+    console.log(formatTrajectorySummary(result.summary));
+    return;
+  }
   if (flags.label !== undefined && flags.positive === undefined) throw new UsageError("--positive", "missing: which value of --label means churned?");
   if (flags.family !== undefined && !FAMILIES.includes(flags.family as never)) throw new UsageError("--family", `must be one of ${FAMILIES.join(", ")}, got "${flags.family}"`);
   const redPrecision = numberFlag(flags["red-precision"], "--red-precision");
   if (redPrecision !== undefined && !(redPrecision > 0 && redPrecision < 1)) throw new UsageError("--red-precision", "must be between 0 and 1, e.g. 0.85");
-  const budget = numberFlag(flags.budget, "--budget");
-  if (budget !== undefined && !(budget > 0)) throw new UsageError("--budget", "must be a positive number of seconds");
   const folds = numberFlag(flags.folds, "--folds");
   if (folds !== undefined && !(Number.isInteger(folds) && folds >= 2 && folds <= 20)) throw new UsageError("--folds", "must be a whole number from 2 to 20");
-  if (flags.target !== undefined && flags.target !== "churn" && flags.target !== "expansion") throw new UsageError("--target", `must be churn or expansion, got "${flags.target}"`);
   if (flags.target === "expansion" && flags.label === undefined) throw new UsageError("--label", "an expansion model needs a label: the column saying whether the account expanded");
   const result = await train({
     data: flags.data as string,
@@ -67,7 +91,7 @@ await runCli("train", FLAGS, async () => {
     id: flags.id ?? null,
     arr: flags.arr ?? null,
     time: flags.time ?? null,
-    exclude: flags.exclude ? flags.exclude.split(",").map((c) => c.trim()).filter(Boolean) : undefined,
+    exclude,
     budget,
     folds,
     family: flags.family as (typeof FAMILIES)[number] | undefined,

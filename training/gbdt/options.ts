@@ -4,8 +4,17 @@
  */
 import type { GbdtParams } from "../../shared/model/artifact";
 import type { GbdtModel } from "../../shared/model/gbdt/format";
+import { checkLabels, type GbdtObjective, OBJECTIVES } from "./objectives";
 
 export interface GbdtOptions {
+  /**
+   * The loss (`objectives.ts`): `logistic` (labels 0/1, margin = log-odds), `squared` (margin =
+   * the prediction), `quantile` (margin = the `alpha`-quantile) or `poisson` (counts, margin =
+   * log of the mean: predict e^margin).
+   */
+  objective: GbdtObjective;
+  /** The quantile the `quantile` objective fits, in (0, 1). */
+  alpha: number;
   /** Boosting rounds (trees) at most; early stopping may keep fewer. */
   rounds: number;
   /** Shrinkage: each tree's leaves are scaled by this. */
@@ -14,7 +23,7 @@ export interface GbdtOptions {
   maxDepth: number;
   /** Most leaves per tree; 0 means 2^maxDepth. Nodes with the largest gain are split first. */
   maxLeaves: number;
-  /** Least hessian sum (≈ p(1−p) summed over rows) a child may have. */
+  /** Least hessian sum a child may have (logistic: ≈ p(1−p) summed over rows; squared and quantile: rows). */
   minChildWeight: number;
   /** L2 penalty on leaf values. */
   lambda: number;
@@ -30,12 +39,14 @@ export interface GbdtOptions {
   earlyStoppingRounds: number;
   /** Seeds row and column sampling. */
   seed: number;
-  /** Starting margin; default the log-odds of the training base rate. */
+  /** Starting margin; default the objective's best constant (log-odds of the base rate, mean, quantile, log mean). */
   baseMargin?: number;
 }
 
 /** The settings used when none are given. */
 export const DEFAULT_GBDT_OPTIONS: GbdtOptions = {
+  objective: "logistic",
+  alpha: 0.5,
   rounds: 300,
   learningRate: 0.05,
   maxDepth: 4,
@@ -59,7 +70,7 @@ export interface GbdtValidation {
 
 export interface GbdtTrainInput extends Partial<GbdtOptions> {
   validation?: GbdtValidation;
-  /** Called after every round with the validation log loss (NaN without validation rows). */
+  /** Called after every round with the validation loss (the objective's; NaN without validation rows). */
   onRound?: (round: number, validationLoss: number) => void;
 }
 
@@ -72,9 +83,9 @@ export interface GbdtResult {
   bestIteration: number;
   /** Rounds actually run. */
   rounds: number;
-  /** Mean validation log loss at `bestIteration`, when validation rows were given. */
+  /** Mean validation loss (the objective's) at `bestIteration`, when validation rows were given. */
   validationLoss?: number;
-  /** Mean training log loss of the kept model (on all training rows). */
+  /** Mean training loss (the objective's) of the kept model (on all training rows). */
   trainLoss: number;
   ms: number;
 }
@@ -88,7 +99,9 @@ export interface GbdtResult {
 export function checkOptions(o: GbdtOptions, x: Float64Array, y: ArrayLike<number>, rows: number, cols: number): void {
   if (!(rows > 0 && cols > 0) || x.length < rows * cols) throw new RangeError(`matrix of ${x.length} values is not ${rows} × ${cols}`);
   if (y.length < rows) throw new RangeError(`${y.length} labels for ${rows} rows`);
-  for (let i = 0; i < rows; i++) if (y[i] !== 0 && y[i] !== 1) throw new RangeError(`labels must be 0 or 1, row ${i} has ${y[i]}`);
+  if (!OBJECTIVES.includes(o.objective)) throw new RangeError(`objective must be one of ${OBJECTIVES.join(", ")}, got ${o.objective}`);
+  if (o.objective === "quantile" && !(o.alpha > 0 && o.alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${o.alpha}`);
+  checkLabels(o.objective, y, rows);
   const positive = (name: keyof GbdtOptions, v: number) => {
     if (!(v > 0)) throw new RangeError(`${name} must be > 0, got ${v}`);
   };

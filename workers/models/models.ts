@@ -7,9 +7,9 @@ import { contentJson, OpenAPIRoute } from "chanfana";
 import { and, desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { z } from "zod";
-import { MODEL_STATUSES, models } from "../../shared/db/schema";
+import { MODEL_STATUSES, MODEL_TARGETS, models } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
-import { activateVersion, activeModelRow, fetchArtifact } from "../../shared/db/registry";
+import { activateVersion, activeModelRow, verifyArtifact } from "../../shared/db/registry";
 import { invalidateActiveModel } from "../scoring/model-cache";
 import type { AppEnv } from "../http/auth";
 import { Problem } from "../http/problem";
@@ -28,7 +28,7 @@ export async function requireModelRow(d1: D1Database, version: string): Promise<
 
 const ModelEntry = z.object({
   version: z.string(),
-  target: z.enum(["churn", "expansion"]),
+  target: z.enum(MODEL_TARGETS),
   family: z.string().describe("logistic, gbdt, mlp, blend or scorecard"),
   status: ModelStatus,
   metrics: z.record(z.string(), z.unknown()).describe("Hold-out and cross-validation metrics recorded at training (auc, prAuc, brier, ...)"),
@@ -48,7 +48,7 @@ export class ListModels extends OpenAPIRoute<[Context<AppEnv>]> {
     security: bearer,
     request: {
       query: z.object({
-        target: z.enum(["churn", "expansion"]).optional(),
+        target: z.enum(MODEL_TARGETS).optional(),
         status: ModelStatus.optional(),
       }),
     },
@@ -63,13 +63,13 @@ export class ListModels extends OpenAPIRoute<[Context<AppEnv>]> {
       .from(models)
       .where(filters.length ? and(...filters) : undefined)
       .orderBy(desc(models.createdAt), desc(models.version));
-    return { models: rows.map((r) => ({ ...r, target: r.target as "churn" | "expansion" })) };
+    return { models: rows };
   }
 }
 
 export const Activation = z.object({
   version: z.string(),
-  target: z.enum(["churn", "expansion"]),
+  target: z.enum(MODEL_TARGETS),
   status: z.literal("active"),
   previous: z.string().nullable().describe("The version that was active before; activate it to roll back"),
 });
@@ -92,13 +92,13 @@ export class ActivateModel extends OpenAPIRoute<[Context<AppEnv>]> {
     const { params } = await this.getValidatedData<typeof this.schema>();
     const row = await requireModelRow(c.env.DB, params.version);
     try {
-      await fetchArtifact(c.env, row);
+      await verifyArtifact(c.env, row);
     } catch (e) {
       throw new Problem(409, "artifact-integrity", `Refusing to activate ${params.version}: ${(e as Error).message}.`, [{ field: "version", detail: "artifact missing or altered in R2" }]);
     }
     const before = await activeModelRow(c.env.DB, row.target);
     await activateVersion(c.env.DB, row.version, row.target);
     invalidateActiveModel(row.target);
-    return { version: row.version, target: row.target as "churn" | "expansion", status: "active" as const, previous: before && before.version !== row.version ? before.version : null };
+    return { version: row.version, target: row.target, status: "active" as const, previous: before && before.version !== row.version ? before.version : null };
   }
 }

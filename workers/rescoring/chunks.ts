@@ -12,15 +12,15 @@ import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newRunId, portfolioFigures } from "../../shared/db/portfolio";
 import type { SqlPick } from "../../shared/db/rows";
-import { type accounts, type models, type rescoreChunks, type rescoreRuns, type scores, shadowScores } from "../../shared/db/schema";
+import { type accounts, type models, type rescoreChunks, type rescoreRuns, type scores, shadowScores, type Signals } from "../../shared/db/schema";
 import { type Db, db, jsonChunks, runBatch, toD1 } from "../../shared/db/write";
 import { insertScoreStatements, type ScoreWrite, toScoreWrite } from "../../shared/db/scores";
 import { type ActiveModels, type Assessment, assess } from "../../shared/cs/assess";
 import type { Scorer } from "../../shared/model/scorer";
 import type { HealthAt } from "../../shared/cs/trajectory";
-import { activeScorer, scorerForVersion } from "../scoring/model-cache";
-import { historyStatements, rescoredTrajectory, type TrajectoryColumns, trendEvent } from "../trajectories/rescore";
-import { leadDays } from "../trajectories/trajectory";
+import { activeScorer, activeTrajectoryModel, scorerForVersion } from "../scoring/model-cache";
+import { historyStatements, rescoredTrajectory, snapshotsInRange, type TrajectoryColumns, trendEvent } from "../trajectories/rescore";
+import { leadDays, modelForecast, type TrajectoryFacts } from "../trajectories/trajectory";
 import type { RunStarted } from "./schemas";
 import { enqueuePendingDeliveries, eventId, eventStatements, type NewEvent } from "../webhooks/outbox";
 
@@ -100,6 +100,8 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
   const d = db(env.DB);
   const scoredAt = new Date().toISOString();
   const lead = leadDays(env);
+  const trajectoryModel = await activeTrajectoryModel(env);
+  const snapshots = trajectoryModel ? await snapshotsInRange(env.DB, chunk.from_id, chunk.to_id, scoredAt.slice(0, 10)) : null;
   let writes = 0;
   for (let i = 0; i < todo.length; i += WRITE_SIZE) {
     const part = todo.slice(i, i + WRITE_SIZE);
@@ -110,7 +112,8 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
     for (const a of part) {
       const features = JSON.parse(a.features) as Record<string, never>;
       const result = assess(models, features, 10);
-      const t = rescoredTrajectory(a, result, models.churn.artifact.tiers.red, lead, scoredAt.slice(0, 10));
+      const forecast = trajectoryModel ? (facts: TrajectoryFacts) => modelForecast(trajectoryModel, facts, JSON.parse(a.features) as Signals, snapshots?.get(a.id) ?? []) : undefined;
+      const t = rescoredTrajectory(a, result, models.churn.artifact.tiers.red, lead, scoredAt.slice(0, 10), forecast);
       scoreRows.push({ ...toScoreWrite(a.id, result, "rescore", scoredAt, msg.runId), ...t.scoreFields });
       histories.push({ id: a.id, history: t.history });
       newEvents.push(...(await changeEvents(a, result, msg.runId)), ...(await trendEvent(a, t.trajectory, msg.runId, result.score.modelVersion)));

@@ -5,44 +5,50 @@
  */
 import type { ActiveModels } from "../../shared/cs/assess";
 import { Scorer } from "../../shared/model/scorer";
-import { type ActiveModelRow, activeModelRow, fetchArtifact } from "../../shared/db/registry";
+import { type ActiveModelRow, activeModelRow, fetchArtifact, fetchTrajectoryArtifact } from "../../shared/db/registry";
+import { TrajectoryModel } from "../../shared/model/trajectory";
+import type { ModelTarget } from "../../shared/db/schema";
 import { Problem } from "../http/problem";
 
-interface Slot {
-  scorer?: Scorer;
+/** A loaded model of any format, with the version it was built from. */
+interface Loaded {
+  readonly artifact: { readonly version: string };
+}
+
+interface Slot<M extends Loaded> {
+  model?: M;
   pointerCheckedAt: number;
   refused: Set<string>;
 }
 
-const slots = new Map<string, Slot>();
+const slots = new Map<string, Slot<Loaded>>();
 
 /** Milliseconds the last R2 load took, for the cold-start figure in the benchmarks. */
 export let lastLoadMs = 0;
 
 /** Drops the cached pointer so the next call re-reads D1 (after an activation). */
-export function invalidateActiveModel(target = "churn"): void {
+export function invalidateActiveModel(target: ModelTarget = "churn"): void {
   const slot = slots.get(target);
   if (slot) slot.pointerCheckedAt = 0;
 }
 
-async function refresh(env: Env, slot: Slot, target: string): Promise<Scorer | undefined> {
+async function refresh<M extends Loaded>(env: Env, slot: Slot<M>, target: ModelTarget, load: (row: ActiveModelRow) => Promise<M>): Promise<M | undefined> {
   const row = await activeModelRow(env.DB, target);
   slot.pointerCheckedAt = Date.now();
-  if (!row || row.version === slot.scorer?.artifact.version || slot.refused.has(`${row.version}:${row.sha256}`)) return slot.scorer;
+  if (!row || row.version === slot.model?.artifact.version || slot.refused.has(`${row.version}:${row.sha256}`)) return slot.model;
   const started = Date.now();
   try {
-    const artifact = await fetchArtifact(env, row);
-    slot.scorer = new Scorer(artifact);
+    slot.model = await load(row);
     lastLoadMs = Date.now() - started;
   } catch (err) {
     slot.refused.add(`${row.version}:${row.sha256}`);
-    console.error(`refusing model ${row.version}; ${slot.scorer ? `still serving ${slot.scorer.artifact.version}` : "no model to serve"}:`, err);
+    console.error(`refusing model ${row.version}; ${slot.model ? `still serving ${slot.model.artifact.version}` : "no model to serve"}:`, err);
   }
-  return slot.scorer;
+  return slot.model;
 }
 
 /**
- * The scorer to use now, or undefined when no model was ever usable.
+ * The active model of a target, loaded by `load`, or undefined when none was ever usable.
  *
  * No promise is shared between requests: in workerd a request must not await I/O started by
  * another request (it can hang until the runtime cancels it). Instead the first request to find
@@ -50,8 +56,8 @@ async function refresh(env: Env, slot: Slot, target: string): Promise<Scorer | u
  * serving the loaded model meanwhile; only before any model is loaded does each request load
  * its own.
  */
-export async function activeScorer(env: Env, target = "churn"): Promise<Scorer | undefined> {
-  let slot = slots.get(target);
+async function active<M extends Loaded>(env: Env, target: ModelTarget, load: (row: ActiveModelRow) => Promise<M>): Promise<M | undefined> {
+  let slot = slots.get(target) as Slot<M> | undefined;
   if (!slot) {
     slot = { pointerCheckedAt: 0, refused: new Set() };
     slots.set(target, slot);
@@ -59,13 +65,23 @@ export async function activeScorer(env: Env, target = "churn"): Promise<Scorer |
   const ttl = Number(env.MODEL_POINTER_TTL_MS ?? 5000);
   // "No model" is cached for the TTL too, so a target without a model (expansion, before any
   // expansion labels) costs no D1 read per request.
-  if (slot.pointerCheckedAt > 0 && Date.now() - slot.pointerCheckedAt < ttl) return slot.scorer;
-  if (slot.scorer) slot.pointerCheckedAt = Date.now();
-  return refresh(env, slot, target);
+  if (slot.pointerCheckedAt > 0 && Date.now() - slot.pointerCheckedAt < ttl) return slot.model;
+  if (slot.model) slot.pointerCheckedAt = Date.now();
+  return refresh(env, slot, target, load);
+}
+
+/** The churn or expansion scorer to use now, or undefined when no model was ever usable. */
+export async function activeScorer(env: Env, target: "churn" | "expansion" = "churn"): Promise<Scorer | undefined> {
+  return active(env, target, async (row) => new Scorer(await fetchArtifact(env, row)));
+}
+
+/** The active trajectory model, or undefined (trajectories then follow each account's own trend). */
+export async function activeTrajectoryModel(env: Env): Promise<TrajectoryModel | undefined> {
+  return active(env, "trajectory", async (row) => new TrajectoryModel(await fetchTrajectoryArtifact(env, row)));
 }
 
 /** Like `activeScorer`, but a 503 problem when there is no model yet. */
-export async function requireScorer(env: Env, target = "churn"): Promise<Scorer> {
+export async function requireScorer(env: Env, target: "churn" | "expansion" = "churn"): Promise<Scorer> {
   const scorer = await activeScorer(env, target);
   if (!scorer) {
     throw new Problem(503, "no-active-model", "No model is active yet. Train one with `npm run train` and publish it with `npm run publish-model -- --activate`.");
@@ -86,7 +102,7 @@ const byVersion = new Map<string, Scorer>();
  * per isolate and checked against its registered sha256. Throws if it is missing or altered.
  */
 export async function scorerForVersion(env: Env, version: string): Promise<Scorer> {
-  const hit = byVersion.get(version) ?? [...slots.values()].find((s) => s.scorer?.artifact.version === version)?.scorer;
+  const hit = byVersion.get(version) ?? [...slots.values()].map((s) => s.model).find((m): m is Scorer => m instanceof Scorer && m.artifact.version === version);
   if (hit) return hit;
   const row = await env.DB.prepare("SELECT version, r2_key AS r2Key, sha256 FROM models WHERE version = ?1").bind(version).first<ActiveModelRow>();
   if (!row) throw new Error(`model ${version} is not registered`);

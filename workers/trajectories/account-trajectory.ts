@@ -6,6 +6,8 @@
 import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { z } from "zod";
+import type { SqlPick } from "../../shared/db/rows";
+import type { signalSnapshots } from "../../shared/db/schema";
 import { assess } from "../../shared/cs/assess";
 import { healthOf } from "../../shared/cs/trajectory";
 import { DEFAULT_TIERS } from "../../shared/model/artifact";
@@ -13,9 +15,10 @@ import type { RiskTier } from "../../shared/tiers";
 import { loadAccount, notFound } from "../accounts/store";
 import type { AppEnv } from "../http/auth";
 import { AccountId, bearer, problems } from "../http/schemas";
-import { activeScorer, requireModels } from "../scoring/model-cache";
+import { activeScorer, activeTrajectoryModel, requireModels } from "../scoring/model-cache";
 import { Trajectory } from "./schemas";
-import { leadDays, trajectoryOf } from "./trajectory";
+import { leadDays, modelForecast, SNAPSHOT_LOOKBACK_DAYS, type SnapshotAt, trajectoryOf } from "./trajectory";
+import { addDays } from "../../shared/cs/trajectory";
 
 export class AccountTrajectory extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
@@ -41,18 +44,27 @@ export class AccountTrajectory extends OpenAPIRoute<[Context<AppEnv>]> {
       current = { p: a.score.churnProbability, riskTier: a.score.riskTier, tier: a.tier, scoredAt: new Date().toISOString() };
     }
     const today = new Date().toISOString().slice(0, 10);
-    const t = trajectoryOf(
-      {
-        today,
-        health: account.health ?? healthOf(current.p),
-        riskTier: current.riskTier,
-        tier: current.tier,
-        redThreshold: churn?.artifact.tiers.red ?? DEFAULT_TIERS.red,
-        renewalDate: account.renewalDate,
-        history: account.healthHistory,
-      },
-      leadDays(c.env),
-    );
+    const facts = {
+      today,
+      health: account.health ?? healthOf(current.p),
+      riskTier: current.riskTier,
+      tier: current.tier,
+      redThreshold: churn?.artifact.tiers.red ?? DEFAULT_TIERS.red,
+      renewalDate: account.renewalDate,
+      history: account.healthHistory,
+    };
+    const model = await activeTrajectoryModel(c.env);
+    const snapshots = model ? await snapshotsBack(c.env.DB, params.id, today) : [];
+    const t = trajectoryOf(facts, leadDays(c.env), model ? modelForecast(model, facts, account.features, snapshots) : null);
     return { accountId: params.id, ...t, scoredAt: current.scoredAt };
   }
+}
+
+/** The account's signal snapshots of the last SNAPSHOT_LOOKBACK_DAYS, oldest first. */
+async function snapshotsBack(d1: D1Database, id: string, today: string): Promise<SnapshotAt[]> {
+  const { results } = await d1
+    .prepare("SELECT as_of, features FROM signal_snapshots WHERE account_id = ?1 AND as_of >= ?2 AND as_of < ?3 ORDER BY as_of")
+    .bind(id, addDays(today, -SNAPSHOT_LOOKBACK_DAYS), today)
+    .all<SqlPick<typeof signalSnapshots, "as_of" | "features">>();
+  return results.map((r) => ({ date: r.as_of, signals: JSON.parse(r.features) as SnapshotAt["signals"] }));
 }

@@ -6,12 +6,12 @@
 import type { Assessment } from "../../shared/cs/assess";
 import { type HealthAt, healthOf } from "../../shared/cs/trajectory";
 import type { SqlPick } from "../../shared/db/rows";
-import type { accounts } from "../../shared/db/schema";
+import type { accounts, signalSnapshots } from "../../shared/db/schema";
 import type { ScoreWrite } from "../../shared/db/scores";
 import { jsonChunks } from "../../shared/db/write";
 import { eventId, type NewEvent } from "../webhooks/outbox";
-import { type Trajectory, trajectoryOf } from "./trajectory";
-import type { LeadDays } from "../../shared/cs/trajectory";
+import { SNAPSHOT_LOOKBACK_DAYS, type SnapshotAt, type Trajectory, type TrajectoryFacts, trajectoryOf } from "./trajectory";
+import { addDays, type HorizonForecast, type LeadDays } from "../../shared/cs/trajectory";
 
 /** The account columns rescoring reads for trajectories. */
 export type TrajectoryColumns = SqlPick<typeof accounts, "id" | "name" | "arr" | "owner" | "renewal_date" | "health_history" | "trend" | "risk_tier">;
@@ -24,19 +24,24 @@ export interface RescoredTrajectory {
 }
 
 /** The trajectory of a just-assessed account as of `today`. */
-export function rescoredTrajectory(a: TrajectoryColumns, result: Assessment, redThreshold: number, lead: LeadDays, today: string): RescoredTrajectory {
-  const trajectory = trajectoryOf(
-    {
-      today,
-      health: healthOf(result.score.churnProbability),
-      riskTier: result.score.riskTier,
-      tier: result.tier,
-      redThreshold,
-      renewalDate: a.renewal_date,
-      history: JSON.parse(a.health_history) as HealthAt[],
-    },
-    lead,
-  );
+export function rescoredTrajectory(
+  a: TrajectoryColumns,
+  result: Assessment,
+  redThreshold: number,
+  lead: LeadDays,
+  today: string,
+  forecast?: (facts: TrajectoryFacts) => HorizonForecast[],
+): RescoredTrajectory {
+  const facts: TrajectoryFacts = {
+    today,
+    health: healthOf(result.score.churnProbability),
+    riskTier: result.score.riskTier,
+    tier: result.tier,
+    redThreshold,
+    renewalDate: a.renewal_date,
+    history: JSON.parse(a.health_history) as HealthAt[],
+  };
+  const trajectory = trajectoryOf(facts, lead, forecast ? forecast(facts) : null);
   const far = trajectory.horizons[trajectory.horizons.length - 1];
   return {
     trajectory,
@@ -79,4 +84,20 @@ export function historyStatements(d1: D1Database, rows: { id: string; history: H
       )
       .bind(json),
   );
+}
+
+/** Signal snapshots of the last SNAPSHOT_LOOKBACK_DAYS for accounts in [from, to), by account, oldest first. */
+export async function snapshotsInRange(d1: D1Database, from: string, to: string | null, today: string): Promise<Map<string, SnapshotAt[]>> {
+  const below = to === null ? "" : "AND account_id < ?4";
+  const { results } = await d1
+    .prepare(`SELECT account_id, as_of, features FROM signal_snapshots WHERE account_id >= ?1 ${below} AND as_of >= ?2 AND as_of < ?3 ORDER BY account_id, as_of`)
+    .bind(from, addDays(today, -SNAPSHOT_LOOKBACK_DAYS), today, ...(to === null ? [] : [to]))
+    .all<SqlPick<typeof signalSnapshots, "account_id" | "as_of" | "features">>();
+  const out = new Map<string, SnapshotAt[]>();
+  for (const r of results) {
+    const list = out.get(r.account_id) ?? [];
+    list.push({ date: r.as_of, signals: JSON.parse(r.features) as SnapshotAt["signals"] });
+    out.set(r.account_id, list);
+  }
+  return out;
 }

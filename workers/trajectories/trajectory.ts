@@ -17,6 +17,8 @@ import {
   trendOf,
   withPoint,
 } from "../../shared/cs/trajectory";
+import type { SignalValue } from "../../shared/db/schema";
+import { daysUntil, type TrajectoryModel, trajectoryInputs } from "../../shared/model/trajectory";
 import type { RiskTier } from "../../shared/tiers";
 
 export interface TrajectoryFacts {
@@ -75,3 +77,29 @@ export function trajectoryOf(facts: TrajectoryFacts, lead: LeadDays, forecast?: 
   const reasons = [...when.reasons, `trend ${trend}: the 90-day forecast is ${far.health} (90% interval ${far.lower}–${far.upper}) against ${facts.health} today`];
   return { health: facts.health, horizons, trend, actBy: when.actBy, reasons, source: forecast ? "model" : "trend", history };
 }
+
+/** An account's signal snapshot as of a day, for the trajectory model's signal changes. */
+export interface SnapshotAt {
+  date: string;
+  signals: Record<string, SignalValue>;
+}
+
+/**
+ * The trajectory model's forecast for an account: its inputs (health now and its changes, signals
+ * and their changes since the snapshots nearest 30 and 90 days back, days to renewal) built by the
+ * same `trajectoryInputs` training used.
+ */
+export function modelForecast(model: TrajectoryModel, facts: TrajectoryFacts, signals: Record<string, SignalValue>, snapshots: readonly SnapshotAt[]): HorizonForecast[] {
+  const x = trajectoryInputs(model.signals, {
+    asOf: facts.today,
+    health: facts.health,
+    signals,
+    daysToRenewal: facts.renewalDate ? daysUntil(facts.today, facts.renewalDate) : null,
+    healthHistory: facts.history,
+    signalHistory: snapshots,
+  });
+  return model.forecast(x) as HorizonForecast[];
+}
+
+/** Days of signal snapshots the trajectory model reads back (90, with the ±3-day tolerance and some slack). */
+export const SNAPSHOT_LOOKBACK_DAYS = 100;
