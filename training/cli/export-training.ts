@@ -1,5 +1,7 @@
 /**
- * `npm run export-training -- --as-of DATE --out FILE.csv [--horizon 90] [--max-age 90] [--local|--remote]`
+ * `npm run export-training -- --as-of DATE --out FILE.csv [--horizon 90] [--max-age 90] [--local|--remote]`,
+ * or `-- --target trajectory --out PANEL.csv`: every account's signal snapshots with the health
+ * scored by then, the panel `npm run train -- --target trajectory` reads.
  * Writes a leakage-free training CSV from D1: each account's newest signal snapshot on or before
  * DATE, labelled `churned` and `expanded` by the outcomes recorded in the horizon after it.
  * Train on it with `--label churned --exclude expanded`, or `--label expanded --exclude churned
@@ -7,12 +9,14 @@
  */
 import { writeFileSync } from "node:fs";
 import { d1Query, exportTrainingSet, type Query, trainingSetCsv } from "../export";
+import { exportTrajectoryPanel, trajectoryPanelCsv } from "../export-trajectory";
 import { withLocalPlatform } from "../platform";
 import { d1Remote } from "../remote";
 import { parseFlags, runCli, UsageError } from "./args";
 
 const spec = {
-  "as-of": { type: "string", required: true, description: "snapshot day, YYYY-MM-DD; features come from on or before it, labels from after it" },
+  target: { type: "string", description: "churn (default; also the expansion labels) or trajectory: the panel of snapshots and health over time" },
+  "as-of": { type: "string", description: "snapshot day, YYYY-MM-DD; features come from on or before it, labels from after it" },
   out: { type: "string", required: true, description: "CSV file to write" },
   horizon: { type: "string", description: "days after --as-of in which a churned or expanded outcome counts (default 90)" },
   "max-age": { type: "string", description: "leave out accounts whose newest snapshot is older than this many days before --as-of (default 90)" },
@@ -39,6 +43,17 @@ const remoteQuery: Query = async (sql, params) => {
 await runCli("export-training", spec, async () => {
   const flags = parseFlags(process.argv.slice(2), spec);
   if (flags.local && flags.remote) throw new UsageError("--remote", "choose --local or --remote, not both");
+  if (flags.target !== undefined && flags.target !== "churn" && flags.target !== "trajectory") throw new UsageError("--target", `must be churn or trajectory, got "${flags.target}"`);
+  if (flags.target === "trajectory") {
+    if (flags["as-of"] !== undefined) throw new UsageError("--as-of", "does not apply to --target trajectory: the panel holds every snapshot");
+    const panel = flags.remote ? await exportTrajectoryPanel(remoteQuery) : await withLocalPlatform((env) => exportTrajectoryPanel(d1Query(env.DB)));
+    if (panel.rows.length === 0) throw new UsageError("--target", "no signal snapshot has a score on or before its day yet: score the accounts first (npm start, or POST /v1/rescore)");
+    writeFileSync(flags.out!, trajectoryPanelCsv(panel));
+    console.log(`wrote ${flags.out}: ${panel.rows.length} snapshots of ${panel.accounts} accounts with their health${panel.unscored ? ` (${panel.unscored} snapshots with no score by their day left out)` : ""}`);
+    console.log(`train: npm run train -- --target trajectory --data ${flags.out} --out DIR`);
+    return;
+  }
+  if (flags["as-of"] === undefined) throw new UsageError("--as-of", "is required (a snapshot day, YYYY-MM-DD), except with --target trajectory");
   const options = { asOf: flags["as-of"]!, horizon: whole(flags.horizon, "--horizon"), maxAge: whole(flags["max-age"], "--max-age") };
   const set = flags.remote ? await exportTrainingSet(remoteQuery, options) : await withLocalPlatform((env) => exportTrainingSet(d1Query(env.DB), options));
   if (set.accounts === 0) throw new UsageError("--as-of", `no account has a signal snapshot within ${options.maxAge ?? 90} days on or before ${options.asOf}`);
