@@ -5,7 +5,8 @@
  * backtest (`npm run snapshots -- --every 30`).
  */
 import type { Csv } from "../shared/csv";
-import { buildSnapshot, isoDate, isoDay, type Snapshot, type SnapshotOptions } from "./snapshots";
+import { isoDate, isoDay } from "./dates";
+import { buildSnapshot, type Snapshot, type SnapshotOptions } from "./snapshots";
 
 /** The panel's date column: the cutoff each row was taken at. */
 export const PANEL_DATE = "as_of";

@@ -10,7 +10,9 @@
 import { type Csv, toCsv } from "../shared/csv";
 import { isMissing, toNumber } from "../shared/model/features";
 import { listColumns } from "./dataset";
+import { isoDate, isoDay } from "./dates";
 import { UsageError } from "./errors";
+import { readEventLog } from "./event-log";
 
 export interface SnapshotOptions {
   /** Column holding the customer id (`--customer`); becomes the snapshot's first column. */
@@ -63,36 +65,6 @@ export interface Snapshot {
 export const LABEL_COLUMN = "churned";
 export const CHURNED = "yes";
 export const RETAINED = "no";
-
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DAY_MS = 86_400_000;
-
-/**
- * Days since 1970-01-01 of an ISO `YYYY-MM-DD` date, or NaN when it is not one (including
- * impossible days such as 1997-02-30, which `Date` would silently roll over).
- *
- * @example
- *   isoDay("1970-01-02"); // 1
- */
-export function isoDay(text: string): number {
-  const m = ISO_DATE.exec(text.trim());
-  if (!m) return NaN;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const ms = Date.UTC(y, mo - 1, d);
-  const back = new Date(ms);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return NaN;
-  return ms / DAY_MS;
-}
-
-/**
- * The ISO date of a day number from `isoDay`.
- *
- * @example
- *   isoDate(isoDay("1997-09-30") + 90); // "1997-12-29"
- */
-export function isoDate(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
 
 /**
  * Parses `--cutoff`-style flags: an ISO date or a UsageError naming the flag.
@@ -150,51 +122,18 @@ const WINDOWS = [30, 90, 180] as const;
  *   writeFileSync("train.csv", snapshotCsv(snap));
  */
 export function buildSnapshot(events: Csv, options: SnapshotOptions): Snapshot {
-  const { header, rows } = events;
-  const column = (flag: string, name: string) => {
-    const j = header.indexOf(name);
-    if (j < 0) throw new UsageError(flag, `no column named "${name}"; the log's columns are: ${listColumns(header)}`);
-    return j;
-  };
-  const cj = column("--customer", options.customer);
-  const dj = column("--date", options.date);
-  const aj = options.amount != null ? column("--amount", options.amount) : -1;
-  if (options.customer === options.date) throw new UsageError("--date", "the date column cannot also be the customer column");
-  if (aj >= 0 && (aj === cj || aj === dj)) throw new UsageError("--amount", "the amount column must differ from the customer and date columns");
   const cutoff = parseIsoFlag(options.cutoff, "--cutoff");
   if (!Number.isInteger(options.horizon) || options.horizon < 1) throw new UsageError("--horizon", `must be a whole number of days >= 1, got ${options.horizon}`);
   const cohortActive = options.cohortActive ?? null;
   if (cohortActive !== null && (!Number.isInteger(cohortActive) || cohortActive < 1)) {
     throw new UsageError("--cohort-active", `must be a whole number of days >= 1, got ${cohortActive}`);
   }
-  if (rows.length === 0) throw new UsageError("--events", "the log has a header but no events");
-
-  // Group event days (and amounts) by customer, validating every row: a bad date anywhere
-  // would otherwise silently move a customer in or out of the label window.
-  const byCustomer = new Map<string, { days: number[]; amounts: number[] }>();
-  let logFrom = Infinity;
-  let logTo = -Infinity;
-  for (let r = 0; r < rows.length; r++) {
-    const line = r + 2; // the header is line 1
-    const id = rows[r][cj].trim();
-    if (id === "") throw new UsageError("--events", `row ${line}: the customer column "${options.customer}" is blank`);
-    const rawDate = rows[r][dj];
-    const day = isoDay(rawDate);
-    if (Number.isNaN(day)) {
-      throw new UsageError("--events", `row ${line}: "${options.date}" is ${JSON.stringify(rawDate)}, not a calendar date written YYYY-MM-DD`);
-    }
-    let amount = NaN;
-    if (aj >= 0 && !isMissing(rows[r][aj])) {
-      amount = toNumber(rows[r][aj]);
-      if (!Number.isFinite(amount)) throw new UsageError("--events", `row ${line}: "${options.amount}" is ${JSON.stringify(rows[r][aj])}, not a number`);
-    }
-    let entry = byCustomer.get(id);
-    if (!entry) byCustomer.set(id, (entry = { days: [], amounts: [] }));
-    entry.days.push(day);
-    entry.amounts.push(amount);
-    if (day < logFrom) logFrom = day;
-    if (day > logTo) logTo = day;
-  }
+  // Every row is validated: a bad date anywhere would otherwise silently move a customer in or out of the label window.
+  const log = readEventLog(events, { customer: options.customer, date: options.date, amount: options.amount ?? null });
+  const byCustomer = log.customers;
+  const logFrom = log.from;
+  const logTo = log.to;
+  const rows = events.rows;
 
   // A label window running past the end of the log would call every customer who simply has no
   // data yet "churned": refuse rather than write a wrong label.
@@ -208,11 +147,11 @@ export function buildSnapshot(events: Csv, options: SnapshotOptions): Snapshot {
 
   const amountName = options.amount ?? "";
   const out: Snapshot["header"] = [options.customer, "recency_days", "tenure_days", "events", "active_days"];
-  if (aj >= 0) out.push(`${amountName}_total`, `${amountName}_mean`);
+  if (log.hasAmount) out.push(`${amountName}_total`, `${amountName}_mean`);
   for (const w of WINDOWS) out.push(`events_last_${w}d`);
-  if (aj >= 0) for (const w of WINDOWS) out.push(`${amountName}_last_${w}d`);
+  if (log.hasAmount) for (const w of WINDOWS) out.push(`${amountName}_last_${w}d`);
   out.push("events_trend_90d");
-  if (aj >= 0) out.push(`${amountName}_trend_90d`);
+  if (log.hasAmount) out.push(`${amountName}_trend_90d`);
   out.push("mean_gap_days", "overdue_ratio", "silence_prob", LABEL_COLUMN);
   if (out.indexOf(options.customer, 1) > 0) throw new UsageError("--customer", `a customer column named "${options.customer}" clashes with a snapshot column; rename it`);
   const clash = out.find((name, k) => out.indexOf(name) !== k);
@@ -279,11 +218,11 @@ export function buildSnapshot(events: Csv, options: SnapshotOptions): Snapshot {
     const sortedDays = [...activeDays].sort((a, b) => a - b);
     const meanGap = sortedDays.length > 1 ? (sortedDays[sortedDays.length - 1] - sortedDays[0]) / (sortedDays.length - 1) : "";
     const row: (string | number)[] = [id, cutoff - last, cutoff - first, count, sortedDays.length];
-    if (aj >= 0) row.push(round(total), amounted ? round(total / amounted) : "");
+    if (log.hasAmount) row.push(round(total), amounted ? round(total / amounted) : "");
     row.push(...inWindow);
-    if (aj >= 0) row.push(...spendInWindow.map(round));
+    if (log.hasAmount) row.push(...spendInWindow.map(round));
     row.push(inWindow[1] - previous90);
-    if (aj >= 0) row.push(round(spendInWindow[1] - previous90Spend));
+    if (log.hasAmount) row.push(round(spendInWindow[1] - previous90Spend));
     const recency = cutoff - last;
     const silence = Math.exp(-(count / Math.max(cutoff - first, 1)) * recency);
     row.push(meanGap === "" ? "" : round(meanGap), meanGap === "" ? "" : round(recency / meanGap), round(silence), returned ? RETAINED : CHURNED);

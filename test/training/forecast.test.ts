@@ -20,11 +20,11 @@ import {
   type PurchaseSummary,
   summarizePurchases,
 } from "../../training/forecast/bg-nbd";
-import { checkSplit, type EventLog, eventDay, readEventLog } from "../../training/forecast/events";
+import { checkSplit, type EventLog, eventDay, readEventLog } from "../../training/event-log";
 import { leastSquares } from "../../training/forecast/least-squares";
 import { nelderMead } from "../../training/forecast/nelder-mead";
 import { hyp2f1, lnGamma, lnHyp2f1 } from "../../training/forecast/special";
-import { isoDay } from "../../training/snapshots";
+import { isoDay } from "../../training/dates";
 import { mulberry32 } from "../../training/split";
 
 const CDNOW = fileURLToPath(new URL("../../training/data/cdnow.csv", import.meta.url));

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Csv, csvRecords, parseCsv } from "../../shared/csv";
 import { UsageError } from "../../training/errors";
 import { evaluate } from "../../training/evaluate";
-import { buildSnapshot, formatSnapshotSummary, isoDay, type Snapshot, snapshotCsv } from "../../training/snapshots";
+import { isoDay } from "../../training/dates";
+import { buildSnapshot, formatSnapshotSummary, type Snapshot, snapshotCsv } from "../../training/snapshots";
 import { train } from "../../training/train";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

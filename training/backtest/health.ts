@@ -15,7 +15,8 @@ import { actBy, DEFAULT_LEAD_DAYS, healthOf, type HorizonForecast, redHealth, tr
 import { Scorer } from "../../shared/model/scorer";
 import { TrajectoryModel, trajectoryInputs } from "../../shared/model/trajectory";
 import { buildPanel, PANEL_DATE } from "../panel";
-import { CHURNED, isoDate, isoDay, LABEL_COLUMN, type Snapshot } from "../snapshots";
+import { isoDate, isoDay } from "../dates";
+import { CHURNED, LABEL_COLUMN, type Snapshot } from "../snapshots";
 import type { Csv } from "../../shared/csv";
 import { train } from "../train";
 import { trainTrajectory } from "../trajectory";

@@ -9,7 +9,7 @@
  * to the cutoff, 0 when it was not flagged in that window. A flag is correct when the account is
  * labelled churned at that cutoff or at one in the 180 days after it.
  */
-import { isoDay } from "../snapshots";
+import { isoDay } from "../dates";
 import type { OriginFlags } from "./health";
 
 export interface Timing {

@@ -11,7 +11,8 @@ import { readCsvFile } from "../dataset";
 import { healthBacktest } from "../backtest/health";
 import { timing } from "../backtest/timing";
 import { activityBacktest } from "../forecast/activity";
-import { isoDate, isoDay, parseDaysFlag } from "../snapshots";
+import { isoDate, isoDay } from "../dates";
+import { parseDaysFlag } from "../snapshots";
 import { type FlagSpec, parseFlags, runCli, UsageError } from "./args";
 import { progress } from "./progress";
 

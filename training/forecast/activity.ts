@@ -9,7 +9,7 @@
  */
 import type { Csv } from "../../shared/csv";
 import { type BgNbdParams, bgNbdDistribution, bgNbdExpected, bgNbdPAlive, fitBgNbd, type PurchaseSummary, summarizePurchases } from "./bg-nbd";
-import { checkSplit, type EventColumns, type EventLog, readEventLog } from "./events";
+import { checkSplit, type EventColumns, type EventLog, readEventLog } from "../event-log";
 import { leastSquares } from "./least-squares";
 import { UsageError } from "../errors";
 

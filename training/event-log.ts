@@ -4,11 +4,11 @@
  * parsing `training/snapshots.ts`'s `isoDay`, with the snapshot builder's checks and messages;
  * this adds compact `YYYYMMDD` dates, as in Fader & Hardie's original CDNOW file.
  */
-import type { Csv } from "../../shared/csv";
-import { isMissing, toNumber } from "../../shared/model/features";
-import { listColumns } from "../dataset";
-import { UsageError } from "../errors";
-import { isoDate, isoDay } from "../snapshots";
+import type { Csv } from "../shared/csv";
+import { isMissing, toNumber } from "../shared/model/features";
+import { listColumns } from "./dataset";
+import { UsageError } from "./errors";
+import { isoDate, isoDay } from "./dates";
 
 /** Which columns of the log hold what (`--customer`, `--date`, `--amount`). */
 export interface EventColumns {
