@@ -74,6 +74,8 @@ export function currentScoreStatements(d: Db, ids: string[]): BatchItem<"sqlite"
   // SQLite evaluates every SET expression against the old row, so each column reads the latest
   // score itself; each lookup is one probe of scores_account_idx (account_id, id).
   const latest = (expr: string) => sql.raw(`(SELECT ${expr} FROM scores s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)`);
+  // Only rescoring computes trajectories: a score from the API keeps the last rescoring's trend and actBy.
+  const lastTrajectory = (column: string) => sql.raw(`(SELECT s.${column} FROM scores s WHERE s.account_id = accounts.id AND s.trend IS NOT NULL ORDER BY s.id DESC LIMIT 1)`);
   const out: BatchItem<"sqlite">[] = [];
   for (let i = 0; i < ids.length; i += D1_MAX_PARAMS) {
     out.push(
@@ -87,8 +89,8 @@ export function currentScoreStatements(d: Db, ids: string[]): BatchItem<"sqlite"
           expansionProbability: latest("s.expansion_probability"),
           scoredAt: latest("s.scored_at"),
           health: latest("s.health"),
-          trend: latest("s.trend"),
-          actBy: latest("s.act_by"),
+          trend: lastTrajectory("trend"),
+          actBy: lastTrajectory("act_by"),
         })
         .where(inArray(accounts.id, ids.slice(i, i + D1_MAX_PARAMS))),
     );

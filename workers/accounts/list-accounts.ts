@@ -75,7 +75,7 @@ export const Worklist = z.object({
 });
 
 /** A worklist row: the account's own columns, its sort value, and its current score's columns prefixed `s_`. */
-type Row = SqlPick<typeof accounts, "id" | "name" | "arr" | "owner" | "renewal_date" | "arr_at_risk"> & { sort_value: number | string } & Record<string, unknown>;
+type Row = SqlPick<typeof accounts, "id" | "name" | "arr" | "owner" | "renewal_date" | "arr_at_risk" | "trend" | "act_by"> & { sort_value: number | string } & Record<string, unknown>;
 
 export class ListAccounts extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
@@ -133,7 +133,7 @@ export class ListAccounts extends OpenAPIRoute<[Context<AppEnv>]> {
     }
     const dir = desc ? "DESC" : "ASC";
     const order = key === "id" ? `a.id ${dir}` : `${expr} ${dir}, a.id ${dir}`;
-    const sql = `SELECT a.id, a.name, a.arr, a.owner, a.renewal_date, a.arr_at_risk, ${expr} AS sort_value, ${sqlColumns(scores, "s", "s_")}
+    const sql = `SELECT a.id, a.name, a.arr, a.owner, a.renewal_date, a.arr_at_risk, a.trend, a.act_by, ${expr} AS sort_value, ${sqlColumns(scores, "s", "s_")}
       FROM accounts a LEFT JOIN scores s ON s.id = a.score_id
       ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY ${order} LIMIT ${bind(limit + 1)}`;
@@ -161,8 +161,9 @@ function toWorklistAccount(r: Row): z.infer<typeof WorklistAccount> {
     score: view && {
       churnProbability: view.churnProbability,
       health: view.health,
-      trend: view.trend,
-      actBy: view.actBy,
+      // The account's, as of its latest rescoring (a later score from the API computes no trajectory).
+      trend: r.trend,
+      actBy: r.act_by,
       interval: view.interval,
       confidence: view.confidence,
       riskTier: view.riskTier,

@@ -113,6 +113,13 @@ describe("rescoring", () => {
     expect(payload).toMatchObject({ previousTrend: "stable", trend: "declining", actBy: score!.act_by });
   });
 
+  it("keeps the last rescoring's trend and actBy on the account when the API scores it again", async () => {
+    const before = await env.DB.prepare("SELECT trend, act_by FROM accounts WHERE id = 'TJ-FALLING'").first<{ trend: string; act_by: string }>();
+    expect(before!.trend).toBe("declining");
+    expect((await call("POST", "/v1/score", { key: admin, body: { accountId: "TJ-FALLING" } })).status).toBe(200);
+    expect(await env.DB.prepare("SELECT trend, act_by FROM accounts WHERE id = 'TJ-FALLING'").first()).toEqual(before);
+  });
+
   it("feeds the worklist's trend filter and actBy sort", async () => {
     const declining = await (await call("GET", "/v1/accounts?trend=declining", { key: admin })).json<Worklist>();
     expect(declining.accounts.map((a) => a.id)).toContain("TJ-FALLING");
