@@ -36,6 +36,8 @@ export interface HealthBacktestOptions {
   /** At most this many accounts' rows train each origin's trajectory model (a fixed sample by id), which bounds its time. */
   trainAccounts?: number;
   onProgress?: (done: number, total: number, label: string) => void;
+  /** Told why an origin falls back to the own trend. */
+  onNote?: (note: string) => void;
 }
 
 /** One account flagged or not at one origin, for the timing half. */
@@ -148,8 +150,10 @@ export async function healthBacktest(events: Csv, o: HealthBacktestOptions): Pro
       let model: TrajectoryModel | null = null;
       try {
         model = new TrajectoryModel((await trainTrajectory({ data: panelFile, id: o.customer, date: PANEL_DATE, budget: o.budget, now: new Date(`${origin.summary.cutoff}T00:00:00Z`) })).artifact);
-      } catch {
-        model = null; // too few cutoffs yet: the own-trend fallback forecasts this origin
+      } catch (err) {
+        // Too few cutoffs yet to train, calibrate and hold out by date: the own-trend fallback forecasts this origin.
+        o.onNote?.(`${origin.summary.cutoff}: no trajectory model yet, the own trend forecasts (${(err as Error).message.replace(/^--data: /, "")})`);
+        model = null;
       }
       // 3. Forecast every account active at c; judge against its health at c + horizon.
       const flags: OriginFlags = { cutoff: origin.summary.cutoff, flagged: new Set(), red: new Set(), churned: new Set() };

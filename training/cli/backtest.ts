@@ -53,7 +53,7 @@ await runCli("backtest", FLAGS, async () => {
   const holdoutEnd = flags["holdout-end"] ?? isoDate(logTo);
 
   const activity = activityBacktest(log.csv, { customer: flags.customer as string, date: flags.date as string, amount: flags.amount ?? undefined, calibrationEnd, holdoutEnd });
-  const health = await healthBacktest(log.csv, { customer: flags.customer as string, date: flags.date as string, amount: flags.amount ?? null, horizon, every, budget, cohortActive, trainAccounts, onProgress: progress });
+  const health = await healthBacktest(log.csv, { customer: flags.customer as string, date: flags.date as string, amount: flags.amount ?? null, horizon, every, budget, cohortActive, trainAccounts, onProgress: progress, onNote: (note) => console.error(`  ${note}`) });
   const t = timing(health.flags);
   const seconds = (performance.now() - started) / 1000;
 
