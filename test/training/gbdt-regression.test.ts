@@ -43,8 +43,8 @@ function poissonDraw(random: () => number, mean: number): number {
   return k;
 }
 
-/** y = f(x) + noise whose spread grows with the third column (so quantiles depend on x). */
-function gaussianData(rows: number, seed: number): Regression {
+/** Rows of uniform x with a target drawn around a truth of the first three columns. */
+function regressionData(rows: number, seed: number, truthOf: (a: number, b: number, c: number) => number, draw: (random: () => number, truth: number, c: number) => number): Regression {
   const random = mulberry32(seed);
   const x = new Float64Array(rows * COLS);
   const y = new Float64Array(rows);
@@ -52,25 +52,20 @@ function gaussianData(rows: number, seed: number): Regression {
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < COLS; j++) x[r * COLS + j] = 2 * random() - 1;
     const [a, b, c] = x.subarray(r * COLS, r * COLS + 3);
-    truth[r] = f(a, b, c);
-    y[r] = truth[r] + (0.3 + 0.7 * (c + 1)) * normal(random);
+    truth[r] = truthOf(a, b, c);
+    y[r] = draw(random, truth[r], c);
   }
   return { x, y, truth, rows, cols: COLS };
 }
 
+/** y = f(x) + noise whose spread grows with the third column (so quantiles depend on x). */
+function gaussianData(rows: number, seed: number): Regression {
+  return regressionData(rows, seed, f, (random, truth, c) => truth + (0.3 + 0.7 * (c + 1)) * normal(random));
+}
+
 /** Counts with rate exp(0.8 (step + bend)/3 + 0.3): between about 0.5 and 4 events. */
 function poissonData(rows: number, seed: number): Regression {
-  const random = mulberry32(seed);
-  const x = new Float64Array(rows * COLS);
-  const y = new Float64Array(rows);
-  const truth = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < COLS; j++) x[r * COLS + j] = 2 * random() - 1;
-    const [a, b, c] = x.subarray(r * COLS, r * COLS + 3);
-    truth[r] = Math.exp((0.8 * f(a, b, c)) / 3 + 0.3);
-    y[r] = poissonDraw(random, truth[r]);
-  }
-  return { x, y, truth, rows, cols: COLS };
+  return regressionData(rows, seed, (a, b, c) => Math.exp((0.8 * f(a, b, c)) / 3 + 0.3), (random, truth) => poissonDraw(random, truth));
 }
 
 function margins(params: GbdtParams, d: Regression): Float64Array {
