@@ -12,7 +12,7 @@ import { UsageError } from "./errors";
 import { count, fixed, formatPairs, formatTable, percent } from "./report";
 import { writeArtifactJson } from "./train/write";
 import { COVERAGE, fitHorizon, type HorizonScore, type IntervalMethod, pickInterval, scoreHorizon } from "./trajectory/fit";
-import { dayString, horizonPairs, panelInputs, splitPairs } from "./trajectory/pairs";
+import { calibrationSplit, dayString, horizonPairs, panelInputs, splitPairs } from "./trajectory/pairs";
 import { type Panel, type PanelOptions, readPanel } from "./trajectory/panel";
 import { versionId } from "./version";
 
@@ -28,6 +28,12 @@ export interface TrajectoryOptions extends PanelOptions {
   horizons?: readonly number[];
   now?: Date;
   onProgress?: (done: number, total: number, label: string) => void;
+  /**
+   * false: no hold-out of its own (a caller such as the backtest judges the model): train on the
+   * older pairs, calibrate a conformal interval on the newest `holdout` share of cutoffs and ship
+   * that fit; the summary then has no hold-out figures. Needs far fewer cutoffs. Default true.
+   */
+  judge?: boolean;
 }
 
 /** One horizon's figures, as the summary prints them and the artifact's metrics hold them. */
@@ -93,6 +99,13 @@ export async function trainTrajectory(options: TrajectoryOptions): Promise<Traje
   for (const [k, h] of days.entries()) {
     options.onProgress?.(k, steps, `${h}-day horizon`);
     const pairs = horizonPairs(panel, rowOf, h);
+    if (options.judge === false) {
+      const cal = calibrationSplit(pairs, holdout);
+      if (!cal) throw new UsageError("--data", `the panel has too few cutoffs with a health ${h} days later (${pairs.row.length} pairs over ${new Set(pairs.cutoff).size} cutoffs) to train and calibrate a ${h}-day forecast by date`);
+      const fit = fitHorizon(panel.signals, inputs, pairs, cal.train, cal.calibration, { seed, deadline: started + (budgetMs * (k + 1)) / steps });
+      horizons.push({ days: h, model: fit.model, interval: fit.intervals.conformal });
+      continue;
+    }
     const split = splitPairs(pairs, holdout, holdout);
     if (!split) {
       throw new UsageError("--data", `the panel has too few cutoffs with a health ${h} days later (${pairs.row.length} pairs over ${new Set(pairs.cutoff).size} cutoffs) to train, calibrate and hold out a ${h}-day forecast by date; it needs more history, with cutoffs weekly or every 30 days so that one falls within ±3 days of ${h} days later`);

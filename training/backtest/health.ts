@@ -149,7 +149,7 @@ export async function healthBacktest(events: Csv, o: HealthBacktestOptions): Pro
       writeFileSync(panelFile, toCsv([o.customer, PANEL_DATE, "health", ...signals], panelRows as (string | number)[][]));
       let model: TrajectoryModel | null = null;
       try {
-        model = new TrajectoryModel((await trainTrajectory({ data: panelFile, id: o.customer, date: PANEL_DATE, budget: o.budget, now: new Date(`${origin.summary.cutoff}T00:00:00Z`) })).artifact);
+        model = new TrajectoryModel((await trainTrajectory({ data: panelFile, id: o.customer, date: PANEL_DATE, budget: o.budget, judge: false, now: new Date(`${origin.summary.cutoff}T00:00:00Z`) })).artifact);
       } catch (err) {
         // Too few cutoffs yet to train, calibrate and hold out by date: the own-trend fallback forecasts this origin.
         o.onNote?.(`${origin.summary.cutoff}: no trajectory model yet, the own trend forecasts (${(err as Error).message.replace(/^--data: /, "")})`);

@@ -150,6 +150,20 @@ export function splitPairs(pairs: Pairs, holdout: number, calibration: number): 
   return { train: Int32Array.from(train), calibration: Int32Array.from(calib), holdout: Int32Array.from(held), final: Int32Array.from(known), holdoutFrom, calibrationFrom };
 }
 
+/**
+ * One split by cutoff date, for a model judged elsewhere (the backtest): the newest
+ * `calibration` share of cutoffs calibrates, training the pairs whose targets fall on or before
+ * its first cutoff. Null when the pairs span too few cutoffs.
+ */
+export function calibrationSplit(pairs: Pairs, calibration: number): { train: Int32Array; calibration: Int32Array } | null {
+  const all = Array.from({ length: pairs.row.length }, (_, p) => p);
+  const from = newestFrom(pairs, all, calibration);
+  const train = all.filter((p) => pairs.targetDay[p] <= from && pairs.cutoff[p] < from);
+  const calib = all.filter((p) => pairs.cutoff[p] >= from);
+  if (!Number.isFinite(from) || train.length === 0 || calib.length === 0) return null;
+  return { train: Int32Array.from(train), calibration: Int32Array.from(calib) };
+}
+
 /** A day number as YYYY-MM-DD. */
 export function dayString(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
