@@ -65,7 +65,8 @@ const Z90 = 1.645;
 
 /**
  * The fallback forecast (`source: "trend"`) when no trajectory model is active: the least-squares
- * slope of the last 90 days of health, damped by TREND_DAMPING per day, with a 90% interval of
+ * slope of the last 90 days of health, shrunk by its own uncertainty (slope² / (slope² + SE²);
+ * halved from two points), damped by TREND_DAMPING per day, with a 90% interval of
  * ±1.645 × max(3, residual spread) × √(days / 30) health points.
  *
  * @example
@@ -86,6 +87,10 @@ export function trendForecast(history: readonly HealthAt[], today: string): Hori
     const resid = ys.map((y, i) => y - (my + slope * (xs[i] - mx)));
     const sd = recent.length > 2 ? Math.sqrt(resid.reduce((a, r) => a + r * r, 0) / (recent.length - 2)) : 0;
     spread = Math.max(MIN_TREND_SPREAD, sd);
+    // A slope no surer than its own noise is not extrapolated in full: shrink it by
+    // slope² / (slope² + its squared standard error), halving it when two points are all there is.
+    const se2 = recent.length > 2 && sxx > 0 ? (sd * sd) / sxx : Number.NaN;
+    slope *= Number.isNaN(se2) ? 0.5 : slope * slope + se2 > 0 ? (slope * slope) / (slope * slope + se2) : 0;
   }
   return HORIZONS.map((days) => {
     const change = (slope * TREND_DAMPING * (1 - TREND_DAMPING ** days)) / (1 - TREND_DAMPING);
