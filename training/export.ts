@@ -11,6 +11,7 @@
  */
 import { toCsv } from "../shared/csv";
 import { UsageError } from "./errors";
+import { addDays } from "../shared/days";
 
 /** Runs SQL with `?1`, `?2` parameters and returns the rows (local D1 or remote wrangler). */
 export type Query = (sql: string, params: (string | number)[]) => Promise<Record<string, unknown>[]>;
@@ -37,13 +38,8 @@ export interface TrainingSet {
   stale: number;
 }
 
-const DAY_MS = 86_400_000;
 const LABELS = ["churned", "expanded"] as const;
 const PAGE = 2000;
-
-function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 function checkDay(value: string, flag: string): void {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {

@@ -5,10 +5,12 @@
  * offline backtest apply exactly the same rules.
  */
 import { z } from "zod";
+import { addDays, daysBetween } from "../days";
+import { type HealthPoint, TRAJECTORY_HORIZONS } from "../model/trajectory";
 import type { RiskTier } from "../tiers";
 
 /** Days ahead the trajectory forecasts. */
-export const HORIZONS = [30, 60, 90] as const;
+export const HORIZONS = TRAJECTORY_HORIZONS;
 export type HorizonDays = (typeof HORIZONS)[number];
 
 /** One forecast point: health `days` ahead with its 90% interval. */
@@ -24,10 +26,9 @@ export const TRENDS = ["improving", "stable", "declining"] as const;
 export type TrendName = (typeof TRENDS)[number];
 
 /** A day's health; histories are oldest first (the `accounts.health_history` column holds these). */
-export const HealthAt = z.object({ date: z.string().describe("YYYY-MM-DD"), health: z.number().int() });
-export type HealthAt = z.infer<typeof HealthAt>;
+export const HealthAt = z.object({ date: z.string().describe("YYYY-MM-DD"), health: z.number().int() }) satisfies z.ZodType<HealthPoint>;
+export type HealthAt = HealthPoint;
 
-const DAY_MS = 86_400_000;
 
 /**
  * Health (0–100, 100 healthiest) from a calibrated churn probability: round(100 × (1 − p)).
@@ -42,16 +43,6 @@ export function healthOf(churnProbability: number): number {
 /** The highest health that is still red under a model's red threshold (p ≥ 0.70 ⇒ health ≤ 30). */
 export function redHealth(redThreshold: number): number {
   return Math.round(100 * (1 - redThreshold));
-}
-
-/** Days from `from` to `to` (YYYY-MM-DD or ISO times), by UTC day. */
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / DAY_MS);
-}
-
-/** A day (YYYY-MM-DD) plus `days`. */
-export function addDays(day: string, days: number): string {
-  return new Date(Date.parse(day.slice(0, 10)) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
 const clamp = (h: number) => Math.min(100, Math.max(0, h));

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { csvRecords, parseCsv } from "../../shared/csv";
-import { addDays } from "../../shared/cs/trajectory";
+import { addDays } from "../../shared/days";
 import { bulkDatedSnapshotStatements } from "../../shared/db/accounts";
 import { type LocalPlatform, openLocalPlatform } from "../../training/platform";
 

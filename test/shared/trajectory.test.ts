@@ -1,6 +1,7 @@
 /** The trajectory rules in shared/cs/trajectory.ts: health, the own-trend forecast, trend, act-by and the weekly history. */
 import { describe, expect, it } from "vitest";
-import { actBy, addDays, daysToRed, healthOf, parseLeadDays, redHealth, trendForecast, trendOf, withPoint } from "../../shared/cs/trajectory";
+import { addDays } from "../../shared/days";
+import { actBy, daysToRed, healthOf, parseLeadDays, redHealth, trendForecast, trendOf, withPoint } from "../../shared/cs/trajectory";
 
 const TODAY = "2026-12-01";
 const weekly = (values: number[]) => values.map((health, i) => ({ date: addDays(TODAY, -7 * (values.length - 1 - i)), health }));

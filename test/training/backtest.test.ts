@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { addDays } from "../../shared/cs/trajectory";
+import { addDays } from "../../shared/days";
 import { mulberry32 } from "../../training/split";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

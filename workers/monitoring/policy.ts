@@ -4,12 +4,12 @@
  * alerts, what retraining to recommend, and how a shadow model compares with the active one.
  * The Worker's monitoring job and routes feed it rows from D1.
  */
+import { addDays, DAY_MS } from "../../shared/days";
 import type { modelPerformance } from "../../shared/db/schema";
 import { atThreshold, brier, calibrationReport, rocAuc, spearman } from "../../shared/metrics";
 import { riskTier, type TierThresholds } from "../../shared/model/artifact";
 import { RISK_TIERS, type RiskTier } from "../../shared/tiers";
 
-const DAY_MS = 86_400_000;
 
 /** Evaluable scores below which accuracy figures are too noisy to store or alert on. */
 export const MIN_EVALUABLE_SCORES = 50;
@@ -26,10 +26,6 @@ export interface OutcomeRow {
   date: string;
 }
 
-/** A day (YYYY-MM-DD) plus `days`. */
-export function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 /**
  * The label of a score made at `scoredAt` under a `horizonDays` horizon, from the account's

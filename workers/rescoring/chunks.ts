@@ -110,9 +110,9 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
     const shadowRows: { r: string; a: string; m: string; p: number }[] = [];
     const histories: { id: string; history: HealthAt[] }[] = [];
     for (const a of part) {
-      const features = JSON.parse(a.features) as Record<string, never>;
+      const features = JSON.parse(a.features) as Signals;
       const result = assess(models, features, 10);
-      const forecast = trajectoryModel ? (facts: TrajectoryFacts) => modelForecast(trajectoryModel, facts, JSON.parse(a.features) as Signals, snapshots?.get(a.id) ?? []) : undefined;
+      const forecast = trajectoryModel ? (facts: TrajectoryFacts) => modelForecast(trajectoryModel, facts, features, snapshots?.get(a.id) ?? []) : undefined;
       const t = rescoredTrajectory(a, result, models.churn.artifact.tiers.red, lead, scoredAt.slice(0, 10), forecast);
       scoreRows.push({ ...toScoreWrite(a.id, result, "rescore", scoredAt, msg.runId), ...t.scoreFields });
       histories.push({ id: a.id, history: t.history });

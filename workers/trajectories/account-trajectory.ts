@@ -6,8 +6,6 @@
 import { contentJson, OpenAPIRoute } from "chanfana";
 import type { Context } from "hono";
 import { z } from "zod";
-import type { SqlPick } from "../../shared/db/rows";
-import type { signalSnapshots } from "../../shared/db/schema";
 import { assess } from "../../shared/cs/assess";
 import { healthOf } from "../../shared/cs/trajectory";
 import { DEFAULT_TIERS } from "../../shared/model/artifact";
@@ -17,8 +15,8 @@ import type { AppEnv } from "../http/auth";
 import { AccountId, bearer, problems } from "../http/schemas";
 import { activeScorer, activeTrajectoryModel, requireModels } from "../scoring/model-cache";
 import { Trajectory } from "./schemas";
-import { leadDays, modelForecast, SNAPSHOT_LOOKBACK_DAYS, type SnapshotAt, trajectoryOf } from "./trajectory";
-import { addDays } from "../../shared/cs/trajectory";
+import { snapshotsInRange } from "./rescore";
+import { leadDays, modelForecast, trajectoryOf } from "./trajectory";
 
 export class AccountTrajectory extends OpenAPIRoute<[Context<AppEnv>]> {
   override schema = {
@@ -54,17 +52,9 @@ export class AccountTrajectory extends OpenAPIRoute<[Context<AppEnv>]> {
       history: account.healthHistory,
     };
     const model = await activeTrajectoryModel(c.env);
-    const snapshots = model ? await snapshotsBack(c.env.DB, params.id, today) : [];
+    // [id, id + "\0") is exactly this account's rows: the same query rescoring runs per chunk.
+    const snapshots = model ? ((await snapshotsInRange(c.env.DB, params.id, `${params.id}\u0000`, today)).get(params.id) ?? []) : [];
     const t = trajectoryOf(facts, leadDays(c.env), model ? modelForecast(model, facts, account.features, snapshots) : null);
     return { accountId: params.id, ...t, scoredAt: current.scoredAt };
   }
-}
-
-/** The account's signal snapshots of the last SNAPSHOT_LOOKBACK_DAYS, oldest first. */
-async function snapshotsBack(d1: D1Database, id: string, today: string): Promise<SnapshotAt[]> {
-  const { results } = await d1
-    .prepare("SELECT as_of, features FROM signal_snapshots WHERE account_id = ?1 AND as_of >= ?2 AND as_of < ?3 ORDER BY as_of")
-    .bind(id, addDays(today, -SNAPSHOT_LOOKBACK_DAYS), today)
-    .all<SqlPick<typeof signalSnapshots, "as_of" | "features">>();
-  return results.map((r) => ({ date: r.as_of, signals: JSON.parse(r.features) as SnapshotAt["signals"] }));
 }

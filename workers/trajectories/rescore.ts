@@ -4,14 +4,14 @@
  * weekly health history, and `account.trend_changed` when it turns declining.
  */
 import type { Assessment } from "../../shared/cs/assess";
-import { type HealthAt, healthOf } from "../../shared/cs/trajectory";
+import { addDays } from "../../shared/days";
+import { type HealthAt, healthOf, type HorizonForecast, type LeadDays } from "../../shared/cs/trajectory";
 import type { SqlPick } from "../../shared/db/rows";
 import type { accounts, signalSnapshots } from "../../shared/db/schema";
 import type { ScoreWrite } from "../../shared/db/scores";
 import { jsonChunks } from "../../shared/db/write";
 import { eventId, type NewEvent } from "../webhooks/outbox";
 import { SNAPSHOT_LOOKBACK_DAYS, type SnapshotAt, type Trajectory, type TrajectoryFacts, trajectoryOf } from "./trajectory";
-import { addDays, type HorizonForecast, type LeadDays } from "../../shared/cs/trajectory";
 
 /** The account columns rescoring reads for trajectories. */
 export type TrajectoryColumns = SqlPick<typeof accounts, "id" | "name" | "arr" | "owner" | "renewal_date" | "health_history" | "trend" | "risk_tier">;

@@ -6,7 +6,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RescoreStarted, ResponseBody } from "../../../client/index";
-import { addDays, healthOf } from "../../../shared/cs/trajectory";
+import { addDays } from "../../../shared/days";
+import { healthOf } from "../../../shared/cs/trajectory";
 import { publishArtifact } from "../../../shared/db/registry";
 import { TrajectoryModel, trajectoryInputs } from "../../../shared/model/trajectory";
 import { call, createKey, loyalCustomer, publishTelcoModel, waitForRun } from "../helpers";

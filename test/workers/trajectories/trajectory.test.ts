@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RescoreStarted, ResponseBody, Worklist } from "../../../client/index";
-import { addDays } from "../../../shared/cs/trajectory";
+import { addDays } from "../../../shared/days";
 import { call, createKey, loyalCustomer, problemOf, publishTelcoModel, riskyCustomer, waitForRun } from "../helpers";
 
 type TrajectoryBody = ResponseBody<"/v1/accounts/{id}/trajectory", "get">;
