@@ -5,13 +5,13 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
+import { now } from "./columns";
 import { type HealthAt, TRENDS } from "../cs/trajectory";
 
 /** A scalar signal value as stored in `features` JSON: numbers, strings, booleans or null (missing). */
 export type SignalValue = number | string | boolean | null;
 export type Signals = Record<string, SignalValue>;
 
-const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 /** A customer account with its current signals. */
 export const accounts = sqliteTable(
@@ -224,6 +224,8 @@ export const EVENT_TYPES = [
   "account.risk_tier_changed",
   "account.expansion_ready",
   "account.trend_changed",
+  "account.playbook_recommended",
+  "insights.weekly",
   "model.performance_degraded",
   "model.drift_detected",
   "rescore.completed",
@@ -369,3 +371,7 @@ export const shadowScores = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.accountId, t.modelVersion] }), index("shadow_scores_version_idx").on(t.modelVersion, t.runId)],
 );
+
+
+// Playbooks, interventions, the holdout, feedback, adoption and insights (issue 11).
+export * from "./cs-schema";
