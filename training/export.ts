@@ -8,6 +8,12 @@
  * The CSV feeds `npm run train` as is: `--label churned --exclude expanded` for a churn model,
  * or `--label expanded --exclude churned --target expansion` for an expansion model (the other
  * label is a future outcome too, so it must never be a signal).
+ *
+ * Two optional columns carry CSM feedback (`POST /v1/accounts/{id}/feedback`) known by the cutoff:
+ * the account's latest verdict given on or before `asOf` (`csm_verdict`: agree or disagree) and the
+ * risk tier the CSM expected (`csm_expected_tier`: the score's own tier when they agreed, the one
+ * they stated when they disagreed), blank when there is none. Training reads them as any other
+ * column: categorical when filled, left out with a reason when every cell is blank.
  */
 import { toCsv } from "../shared/csv";
 import { UsageError } from "./errors";
@@ -39,6 +45,8 @@ export interface TrainingSet {
 }
 
 const LABELS = ["churned", "expanded"] as const;
+/** The optional CSM feedback columns, between the signals and the labels. */
+export const FEEDBACK_COLUMNS = ["csm_verdict", "csm_expected_tier"] as const;
 const PAGE = 2000;
 
 function checkDay(value: string, flag: string): void {
@@ -72,7 +80,9 @@ export async function exportTrainingSet(query: Query, o: ExportOptions): Promise
   }
   const oldest = addDays(o.asOf, -maxAge);
 
-  const records: { id: string; asOf: string; features: Record<string, unknown>; churned: boolean; expanded: boolean }[] = [];
+  // Verdicts are stamped with a time: those on the as-of day itself are known by its end.
+  const feedbackBefore = addDays(o.asOf, 1);
+  const records: { id: string; asOf: string; features: Record<string, unknown>; feedback: unknown[]; churned: boolean; expanded: boolean }[] = [];
   let alreadyChurned = 0;
   let stale = 0;
   let after = "";
@@ -83,9 +93,11 @@ export async function exportTrainingSet(query: Query, o: ExportOptions): Promise
          (SELECT s.features FROM signal_snapshots s WHERE s.account_id = a.id AND s.as_of <= ?1 ORDER BY s.as_of DESC LIMIT 1) AS features,
          EXISTS (SELECT 1 FROM outcomes o WHERE o.account_id = a.id AND o.type = 'churned' AND o.date <= ?1) AS gone,
          EXISTS (SELECT 1 FROM outcomes o WHERE o.account_id = a.id AND o.type = 'churned' AND o.date > ?1 AND o.date <= ?2) AS churned,
-         EXISTS (SELECT 1 FROM outcomes o WHERE o.account_id = a.id AND o.type = 'expanded' AND o.date > ?1 AND o.date <= ?2) AS expanded
+         EXISTS (SELECT 1 FROM outcomes o WHERE o.account_id = a.id AND o.type = 'expanded' AND o.date > ?1 AND o.date <= ?2) AS expanded,
+         (SELECT f.verdict FROM feedback f WHERE f.account_id = a.id AND f.created_at < ?4 ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS csm_verdict,
+         (SELECT CASE WHEN f.verdict = 'agree' THEN f.risk_tier ELSE f.expected_tier END FROM feedback f WHERE f.account_id = a.id AND f.created_at < ?4 ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS csm_expected_tier
        FROM accounts a WHERE a.id > ?3 ORDER BY a.id LIMIT ${PAGE}`,
-      [o.asOf, end, after],
+      [o.asOf, end, after, feedbackBefore],
     );
     for (const r of rows) {
       const asOf = r.as_of as string | null;
@@ -98,16 +110,23 @@ export async function exportTrainingSet(query: Query, o: ExportOptions): Promise
         stale++;
         continue;
       }
-      records.push({ id: String(r.id), asOf, features: JSON.parse(String(r.features)) as Record<string, unknown>, churned: Number(r.churned) === 1, expanded: Number(r.expanded) === 1 });
+      records.push({
+        id: String(r.id),
+        asOf,
+        features: JSON.parse(String(r.features)) as Record<string, unknown>,
+        feedback: FEEDBACK_COLUMNS.map((c) => r[c]),
+        churned: Number(r.churned) === 1,
+        expanded: Number(r.expanded) === 1,
+      });
     }
     if (rows.length < PAGE) break;
     after = String(rows[rows.length - 1].id);
   }
 
-  const reserved = new Set<string>(["account_id", "snapshot_as_of", ...LABELS]);
+  const reserved = new Set<string>(["account_id", "snapshot_as_of", ...FEEDBACK_COLUMNS, ...LABELS]);
   const columns = [...new Set(records.flatMap((r) => Object.keys(r.features)))].filter((c) => !reserved.has(c)).sort();
-  const header = ["account_id", "snapshot_as_of", ...columns, ...LABELS];
-  const rows = records.map((r) => [r.id, r.asOf, ...columns.map((c) => cell(r.features[c])), r.churned ? "yes" : "no", r.expanded ? "yes" : "no"]);
+  const header = ["account_id", "snapshot_as_of", ...columns, ...FEEDBACK_COLUMNS, ...LABELS];
+  const rows = records.map((r) => [r.id, r.asOf, ...columns.map((c) => cell(r.features[c])), ...r.feedback.map(cell), r.churned ? "yes" : "no", r.expanded ? "yes" : "no"]);
   return {
     header,
     rows,

@@ -48,6 +48,17 @@ beforeAll(async () => {
   outcomes.push("('EX-001', 'churned', '2026-04-15', NULL)"); // churned within the horizon
   outcomes.push("('EX-002', 'expanded', '2026-09-01', 100)"); // after the 90-day horizon: not counted
   await platform.env.DB.prepare(`INSERT INTO outcomes (account_id, type, date, amount) VALUES ${outcomes.join(", ")}`).run();
+  // CSM feedback: the latest verdict on or before AS_OF is a column; anything later must not leak in.
+  const feedback = [
+    "('EX-010', 'agree', 'red', NULL, '2026-03-15T10:00:00.000Z')",
+    "('EX-011', 'disagree', 'red', 'green', '2026-03-20T10:00:00.000Z')",
+    "('EX-011', 'agree', 'red', NULL, '2026-04-10T10:00:00.000Z')", // after AS_OF
+    "('EX-012', 'disagree', 'green', 'yellow', '2026-03-31T23:00:00.000Z')", // on AS_OF itself
+    "('EX-013', 'disagree', 'green', 'red', '2026-04-01T00:00:00.000Z')", // the day after
+  ];
+  // And a verdict on a quarter of the others, so training sees a filled column.
+  for (let i = 20; i < N; i += 4) feedback.push(`('EX-${String(i).padStart(3, "0")}', '${i % 8 === 0 ? "agree" : "disagree"}', 'yellow', ${i % 8 === 0 ? "NULL" : "'red'"}, '2026-02-01T09:00:00.000Z')`);
+  await platform.env.DB.prepare(`INSERT INTO feedback (account_id, verdict, risk_tier, expected_tier, created_at) VALUES ${feedback.join(", ")}`).run();
   await platform.dispose();
   platform = undefined;
 }, 120_000);
@@ -65,12 +76,21 @@ describe("export-training", () => {
     expect(run.stdout).toContain(`${N - 1} accounts as of ${AS_OF}`);
     expect(run.stdout).toContain("1 already churned");
     const records = csvRecords(parseCsv(readFileSync(out, "utf8")));
-    expect(Object.keys(records[0])).toEqual(["account_id", "snapshot_as_of", "logins_30d", "plan", "seats", "seats_used_pct", "churned", "expanded"]);
+    expect(run.stdout).toContain("CSM feedback by then (csm_verdict, csm_expected_tier): 98 accounts");
+    expect(Object.keys(records[0])).toEqual(["account_id", "snapshot_as_of", "logins_30d", "plan", "seats", "seats_used_pct", "csm_verdict", "csm_expected_tier", "churned", "expanded"]);
     expect(records.some((r) => r.account_id === "EX-000")).toBe(false);
     expect(records.every((r) => r.snapshot_as_of === AS_OF && r.logins_30d !== "999")).toBe(true);
     const byId = new Map(records.map((r) => [r.account_id, r]));
     expect(byId.get("EX-001")!.churned).toBe("yes");
     expect(byId.get("EX-002")!.expanded).toBe("no");
+    const csm = (id: string) => [byId.get(id)!.csm_verdict, byId.get(id)!.csm_expected_tier];
+    expect(csm("EX-010")).toEqual(["agree", "red"]); // agreeing: the score's own tier
+    expect(csm("EX-011")).toEqual(["disagree", "green"]); // the later agree is after AS_OF
+    expect(csm("EX-012")).toEqual(["disagree", "yellow"]);
+    expect(csm("EX-013")).toEqual(["", ""]);
+    expect(csm("EX-003")).toEqual(["", ""]);
+    expect(csm("EX-024")).toEqual(["agree", "yellow"]);
+    expect(csm("EX-028")).toEqual(["disagree", "red"]);
     expect(records.filter((r) => r.expanded === "yes").length).toBeGreaterThan(60);
   });
 
@@ -98,5 +118,7 @@ describe("export-training", () => {
     // logins drive expansion in this data; the model finds it on held-out accounts.
     expect(artifact.metrics.auc).toBeGreaterThan(0.7);
     expect(artifact.features.map((f) => f.name)).not.toContain("churned");
+    // The optional feedback columns are read like any other: a categorical signal when filled.
+    expect(artifact.features.map((f) => f.name)).toContain("csm_verdict");
   });
 });

@@ -135,6 +135,12 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
     expect(status.tierChanges).toBe(1);
     const rescoreMs = Date.now() - rescoreStarted;
     const eventId = tierChangeEventId(run.runId, account);
+    // Entering red also recommends a playbook (account.playbook_recommended), unless the holdout drew it for the control group.
+    const recommendation = await request<{ controlGroup: boolean; playbook: { tier: string } | null }>("GET", `/v1/accounts/${account}/recommendation`);
+    const playbookEvents = recommendation.controlGroup ? 0 : 1;
+    if (!recommendation.controlGroup) expect(recommendation.playbook?.tier).toBe("red");
+    // What the "*" endpoints receive: the tier changes, the playbook recommendation and rescore.completed.
+    const allEvents = status.tierChanges + playbookEvents + 1;
 
     // Every delivery settles: delivered, or dead with the dead-letter queue's note.
     const log = (id: string) => request<DeliveryLog>("GET", `/v1/webhooks/${id}/deliveries?limit=200`).then((p) => p.deliveries);
@@ -144,7 +150,7 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
     let brokenLog: WebhookDelivery[] = [];
     for (;;) {
       [goodLog, flakyLog, brokenLog] = await Promise.all([log(goodId), log(flakyId), log(brokenId)]);
-      if (settled(goodLog) && settled(flakyLog) && settled(brokenLog) && brokenLog.length >= 2) break;
+      if (settled(goodLog) && settled(flakyLog) && settled(brokenLog) && brokenLog.length >= allEvents) break;
       expect(Date.now() - rescoreStarted - rescoreMs, `deliveries did not settle: ${JSON.stringify({ goodLog, flakyLog, brokenLog })}`).toBeLessThan(90_000);
       await sleep(250);
     }
@@ -169,9 +175,10 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
     expect(goodDelivery.deliveredAt).not.toBeNull();
     expect(goodLog).toHaveLength(status.tierChanges);
 
-    // flaky: each event (the tier changes and rescore.completed) failed once, then arrived once.
+    // flaky: each event (the tier changes, the playbook recommendation and rescore.completed) failed once, then arrived once.
     const flakyIds = [...new Set(flaky.hits.map((h) => h.id))];
-    expect(flakyIds).toHaveLength(status.tierChanges + 1);
+    expect(flakyIds).toHaveLength(allEvents);
+    expect(flaky.hits.filter((h) => h.payload?.type === "account.playbook_recommended" && h.answered === 200)).toHaveLength(playbookEvents);
     expect(flakyIds).toContain(eventId);
     for (const id of flakyIds) {
       const tries = flaky.hits.filter((h) => h.id === id);
@@ -186,14 +193,14 @@ export async function checkWebhooks(api: string, key: string): Promise<void> {
     }
 
     // broken: 1 + 3 attempts per event, all with the same webhook-id, then dead-lettered.
-    expect(brokenLog).toHaveLength(status.tierChanges + 1);
+    expect(brokenLog).toHaveLength(allEvents);
     for (const d of brokenLog) {
       expect(d).toMatchObject({ status: "dead", attempts: 4, lastStatusCode: 500 });
       expect(d.attemptLog.map((e) => e.note ?? e.status)).toEqual([500, 500, 500, 500, "dead-lettered"]);
       expect(broken.hits.filter((h) => h.id === d.eventId)).toHaveLength(4);
     }
     const brokenEndpoint = await request<WebhookEndpoint>("GET", `/v1/webhooks/${brokenId}`);
-    expect(brokenEndpoint).toMatchObject({ status: status.tierChanges + 1 >= 3 ? "disabled" : "enabled", consecutiveFailures: Math.min(3, status.tierChanges + 1) });
+    expect(brokenEndpoint).toMatchObject({ status: allEvents >= 3 ? "disabled" : "enabled", consecutiveFailures: Math.min(3, allEvents) });
 
     // A redelivery reaches good again with the same webhook-id, freshly signed.
     await request("POST", `/v1/webhooks/${goodId}/deliveries/${goodDelivery.id}/redeliver`, undefined, 202);

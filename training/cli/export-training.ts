@@ -5,10 +5,11 @@
  * Writes a leakage-free training CSV from D1: each account's newest signal snapshot on or before
  * DATE, labelled `churned` and `expanded` by the outcomes recorded in the horizon after it.
  * Train on it with `--label churned --exclude expanded`, or `--label expanded --exclude churned
- * --target expansion`: the other label is a future outcome too, never a signal.
+ * --target expansion`: the other label is a future outcome too, never a signal. The optional
+ * `csm_verdict` and `csm_expected_tier` columns carry the latest CSM feedback known by DATE.
  */
 import { writeFileSync } from "node:fs";
-import { d1Query, exportTrainingSet, type Query, trainingSetCsv } from "../export";
+import { d1Query, exportTrainingSet, FEEDBACK_COLUMNS, type Query, trainingSetCsv } from "../export";
 import { exportTrajectoryPanel, trajectoryPanelCsv } from "../export-trajectory";
 import { withLocalPlatform } from "../platform";
 import { d1Remote } from "../remote";
@@ -58,7 +59,10 @@ await runCli("export-training", spec, async () => {
   const set = flags.remote ? await exportTrainingSet(remoteQuery, options) : await withLocalPlatform((env) => exportTrainingSet(d1Query(env.DB), options));
   if (set.accounts === 0) throw new UsageError("--as-of", `no account has a signal snapshot within ${options.maxAge ?? 90} days on or before ${options.asOf}`);
   writeFileSync(flags.out!, trainingSetCsv(set));
-  console.log(`wrote ${flags.out}: ${set.accounts} accounts as of ${options.asOf}, ${set.header.length - 4} signal columns`);
+  const verdict = set.header.indexOf(FEEDBACK_COLUMNS[0]);
+  const withFeedback = set.rows.filter((r) => r[verdict] !== "").length;
+  console.log(`wrote ${flags.out}: ${set.accounts} accounts as of ${options.asOf}, ${set.header.length - 4 - FEEDBACK_COLUMNS.length} signal columns`);
+  console.log(`  CSM feedback by then (${FEEDBACK_COLUMNS.join(", ")}): ${withFeedback} accounts${withFeedback ? "" : " (blank columns: training leaves them out)"}`);
   console.log(`  churned within ${options.horizon ?? 90} days: ${set.churned}; expanded: ${set.expanded}`);
   if (set.alreadyChurned || set.stale) console.log(`  left out: ${set.alreadyChurned} already churned by ${options.asOf}, ${set.stale} with only stale snapshots`);
   console.log(`train: npm run train -- --data ${flags.out} --label churned --positive yes --id account_id --exclude expanded --out DIR`);

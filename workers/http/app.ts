@@ -5,12 +5,18 @@
 import { fromHono } from "chanfana";
 import { Hono } from "hono";
 import { accountsRoutes } from "../accounts/routes";
+import { adoptionRoutes } from "../adoption/routes";
+import { feedbackRoutes } from "../feedback/routes";
+import { impactRoutes } from "../impact/routes";
+import { interventionsRoutes } from "../interventions/routes";
 import { modelsRoutes } from "../models/routes";
 import { monitoringRoutes } from "../monitoring/routes";
+import { playbooksRoutes } from "../playbooks/routes";
 import { rescoringRoutes } from "../rescoring/routes";
 import { scoringRoutes } from "../scoring/routes";
 import { trajectoriesRoutes } from "../trajectories/routes";
 import { webhooksRoutes } from "../webhooks/routes";
+import { worklistRoutes } from "../worklist/routes";
 import { type AppEnv, requireScope } from "./auth";
 import { jsonBody } from "./body";
 import { Health } from "./health";
@@ -18,7 +24,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();

@@ -20,6 +20,9 @@ import type { Scorer } from "../../shared/model/scorer";
 import type { HealthAt } from "../../shared/cs/trajectory";
 import { activeScorer, activeTrajectoryModel, scorerForVersion } from "../scoring/model-cache";
 import { historyStatements, rescoredTrajectory, snapshotsInRange, type TrajectoryColumns, trendEvent } from "../trajectories/rescore";
+import { assignmentStatements, type NewAssignment } from "../playbooks/holdout";
+import { leadDaysWith } from "../playbooks/policy";
+import { chunkPlaybooks, heldOutNow, matchFor, playbookEntry } from "../playbooks/rescore";
 import { leadDays, modelForecast, type TrajectoryFacts } from "../trajectories/trajectory";
 import type { RunStarted } from "./schemas";
 import { enqueuePendingDeliveries, eventId, eventStatements, type NewEvent } from "../webhooks/outbox";
@@ -102,6 +105,8 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
   const lead = leadDays(env);
   const trajectoryModel = await activeTrajectoryModel(env);
   const snapshots = trajectoryModel ? await snapshotsInRange(env.DB, chunk.from_id, chunk.to_id, scoredAt.slice(0, 10)) : null;
+  // Playbooks set each account's lead time; entering a playbook tier assigns the holdout arm.
+  const playbooks = await chunkPlaybooks(env, chunk.from_id, chunk.to_id, scoredAt.slice(0, 10));
   let writes = 0;
   for (let i = 0; i < todo.length; i += WRITE_SIZE) {
     const part = todo.slice(i, i + WRITE_SIZE);
@@ -109,18 +114,27 @@ export async function processChunk(env: Env, msg: RescoreMessage, attempt = 1): 
     const newEvents: NewEvent[] = [];
     const shadowRows: { r: string; a: string; m: string; p: number }[] = [];
     const histories: { id: string; history: HealthAt[] }[] = [];
+    const assignments: NewAssignment[] = [];
     for (const a of part) {
       const features = JSON.parse(a.features) as Signals;
       const result = assess(models, features, 10);
       const forecast = trajectoryModel ? (facts: TrajectoryFacts) => modelForecast(trajectoryModel, facts, features, snapshots?.get(a.id) ?? []) : undefined;
-      const t = rescoredTrajectory(a, result, models.churn.artifact.tiers.red, lead, scoredAt.slice(0, 10), forecast);
+      const match = matchFor(playbooks, result);
+      const t = rescoredTrajectory(a, result, models.churn.artifact.tiers.red, leadDaysWith(lead, match), scoredAt.slice(0, 10), forecast);
+      const entry = await playbookEntry(playbooks, a, result, match, t.trajectory, msg.runId, scoredAt);
+      assignments.push(...entry.assignments);
       scoreRows.push({ ...toScoreWrite(a.id, result, "rescore", scoredAt, msg.runId), ...t.scoreFields });
       histories.push({ id: a.id, history: t.history });
-      newEvents.push(...(await changeEvents(a, result, msg.runId)), ...(await trendEvent(a, t.trajectory, msg.runId, result.score.modelVersion)));
+      newEvents.push(...(await changeEvents(a, result, msg.runId, heldOutNow(playbooks, a.id, entry.assignments))), ...(await trendEvent(a, t.trajectory, msg.runId, result.score.modelVersion)), ...entry.events);
       if (shadow) shadowRows.push({ r: msg.runId, a: a.id, m: shadow.artifact.version, p: shadow.probability(features) });
     }
-    // One transaction: the scores, the histories, the events and their deliveries.
-    await env.DB.batch([...toD1(env.DB, [...insertScoreStatements(d, scoreRows), ...eventStatements(d, newEvents), ...shadowStatements(d, shadowRows)]), ...historyStatements(env.DB, histories)]);
+    // One transaction: the scores, the histories, the holdout assignments (after the scores they
+    // point to), the events and their deliveries.
+    await env.DB.batch([
+      ...toD1(env.DB, [...insertScoreStatements(d, scoreRows), ...eventStatements(d, newEvents), ...shadowStatements(d, shadowRows)]),
+      ...historyStatements(env.DB, histories),
+      ...assignmentStatements(env.DB, assignments),
+    ]);
     writes++;
     await enqueuePendingDeliveries(env, newEvents.map((e) => e.id));
     if (msg.fault === "crash-mid-chunk" && String(env.ALLOW_FAULT_INJECTION) === "true" && attempt === 1 && writes === 1) {
@@ -152,8 +166,11 @@ function shadowStatements(d: Db, rows: { r: string; a: string; m: string; p: num
   );
 }
 
-/** Events for an account's change between its previous current score and this one. */
-async function changeEvents(a: AccountRow, r: Assessment, runId: string): Promise<NewEvent[]> {
+/**
+ * Events for an account's change between its previous current score and this one. An account the
+ * holdout holds out gets its tier change with `controlGroup: true` and no next action.
+ */
+async function changeEvents(a: AccountRow, r: Assessment, runId: string, controlGroup: boolean): Promise<NewEvent[]> {
   const out: NewEvent[] = [];
   const account = { id: a.id, name: a.name, arr: a.arr, owner: a.owner };
   if (a.risk_tier !== null && a.risk_tier !== r.score.riskTier) {
@@ -171,7 +188,8 @@ async function changeEvents(a: AccountRow, r: Assessment, runId: string): Promis
         churnProbability: r.score.churnProbability,
         interval: r.score.interval,
         drivers: r.score.drivers.slice(0, 3).map((dr) => ({ feature: dr.feature, value: dr.value, contribution: dr.contribution, phrase: dr.phrase })),
-        nextAction: r.score.nextAction,
+        nextAction: controlGroup ? null : r.score.nextAction,
+        controlGroup,
         modelVersion: r.score.modelVersion,
         runId,
       },

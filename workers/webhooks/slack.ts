@@ -46,6 +46,26 @@ function str(v: unknown): string | null {
   return typeof v === "string" && v ? v : null;
 }
 
+/** The top lines of a digest section: its biggest accounts, or its drivers, with how many more the digest has. */
+function insightLines(s: Json): string {
+  const TOP = 5;
+  if (Array.isArray(s.drivers)) {
+    const drivers = (s.drivers as Json[]).filter((d) => typeof d.share === "number" && d.share > 0);
+    const lines = drivers.slice(0, TOP).map((d) => `• ${esc(d.label ?? d.feature)}: ${pct(d.share)} of red ARR${typeof d.previousShare === "number" ? ` (was ${pct(d.previousShare)})` : ""}`);
+    return lines.length ? `\n${lines.join("\n")}` : "";
+  }
+  if (!Array.isArray(s.owners)) return "";
+  const listed = (s.owners as Json[]).flatMap((o) => (Array.isArray(o.accounts) ? (o.accounts as Json[]) : []).map((a): Json => ({ ...a, owner: o.owner })));
+  listed.sort((a, b) => (typeof b.arr === "number" ? b.arr : 0) - (typeof a.arr === "number" ? a.arr : 0));
+  const lines = listed.slice(0, TOP).map((a) => {
+    const move = str(a.from) && str(a.to) ? `${esc(a.from)} → ${esc(a.to)}, ` : typeof a.expansionProbability === "number" ? `readiness ${pct(a.expansionProbability)}, ` : "";
+    return `• ${esc(a.name ?? a.id)} (${esc(a.owner ?? "unassigned")}): ${move}${money(a.arr)}`;
+  });
+  const total = typeof s.accounts === "number" ? s.accounts : listed.length;
+  const rest = total - lines.length;
+  return lines.length ? `\n${lines.join("\n")}${rest > 0 ? `\n…and ${rest} more in the digest` : ""}` : "";
+}
+
 /** The Slack message for one event. */
 export function slackMessage(type: string, data: Json, eventId: string): SlackMessage {
   const account = (data.account ?? {}) as Json;
@@ -107,6 +127,42 @@ export function slackMessage(type: string, data: Json, eventId: string): SlackMe
           ]),
           ...(reasons.length ? [section(`*Why*\n${reasons.join("\n")}`)] : []),
           context([data.source ? `forecast from ${esc(data.source)}` : null, data.runId ? `run ${esc(data.runId)}` : null, `event ${esc(eventId)}`]),
+        ],
+      };
+    }
+    case "account.playbook_recommended": {
+      const playbook = (data.playbook ?? {}) as Json;
+      const tier = String(data.tier ?? "?");
+      const steps = Array.isArray(data.steps) ? (data.steps as Json[]).slice(0, 8).map((s) => `• ${esc(s.title)}${s.dueDate ? ` (by ${esc(s.dueDate)})` : ""}`) : [];
+      const reasons = Array.isArray(data.reasons) ? (data.reasons as unknown[]).slice(0, 3).map((r) => `• ${esc(r)}`) : [];
+      const name = str(playbook.name) ?? str(playbook.id) ?? "a playbook";
+      const text = `${who} entered ${tier}: start "${name}"${str(data.actBy) ? ` by ${data.actBy}` : ""}`;
+      return {
+        text,
+        blocks: [
+          section(`${TIER_EMOJI[tier] ?? ""} *${esc(who)}*${idNote} entered *${esc(tier)}*: start *${esc(name)}*`),
+          fields([
+            ["Act by", esc(data.actBy ?? "nothing due yet")],
+            ["Churn probability", pct(data.churnProbability)],
+            ["ARR", money(account.arr)],
+            ["Owner", esc(account.owner ?? "unassigned")],
+          ]),
+          ...(steps.length ? [section(`*Steps*\n${steps.join("\n")}`)] : []),
+          ...(reasons.length ? [section(`*Why*\n${reasons.join("\n")}`)] : []),
+          context([playbook.id ? `playbook ${esc(playbook.id)} v${esc(playbook.version)}` : null, data.runId ? `run ${esc(data.runId)}` : null, `event ${esc(eventId)}`]),
+        ],
+      };
+    }
+    case "insights.weekly": {
+      const week = esc(data.week ?? "?");
+      const sections = Array.isArray(data.sections) ? (data.sections as Json[]) : [];
+      const headline = sections.map((s) => str(s.text)).find(Boolean);
+      return {
+        text: `Weekly insights ${data.week ?? ""}${headline ? `: ${headline}` : ""}`,
+        blocks: [
+          { type: "header", text: { type: "plain_text", text: `Weekly insights, ${String(data.week ?? "")}`.slice(0, 150) } },
+          ...sections.flatMap((s) => [section(`*${esc(s.title ?? s.id)}*\n${esc(s.text)}${insightLines(s)}`), { type: "divider" }]).slice(0, -1),
+          context([`week ${week}`, data.generatedAt ? `built ${esc(data.generatedAt)}` : null, `GET /v1/insights?week=${week}`, `event ${esc(eventId)}`]),
         ],
       };
     }
