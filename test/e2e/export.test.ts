@@ -118,7 +118,14 @@ describe("export-training", () => {
     // logins drive expansion in this data; the model finds it on held-out accounts.
     expect(artifact.metrics.auc).toBeGreaterThan(0.7);
     expect(artifact.features.map((f) => f.name)).not.toContain("churned");
-    // The optional feedback columns are read like any other: a categorical signal when filled.
-    expect(artifact.features.map((f) => f.name)).toContain("csm_verdict");
+    // The CSM feedback columns are left out by default (scores never carry them), and say why.
+    expect(artifact.features.map((f) => f.name)).not.toContain("csm_verdict");
+    expect(run.stdout).toMatch(/csm_verdict\s+CSM feedback: scores never carry it/);
+    // --use-feedback learns from them: a categorical signal when filled.
+    const withFeedback = path.join(state, "expansion-feedback-model");
+    const again = npm(["train", "--", "--data", out, "--label", "expanded", "--positive", "yes", "--id", "account_id", "--exclude", "churned", "--target", "expansion", "--use-feedback", "--budget", "5", "--out", withFeedback]);
+    expect(again.status).toBe(0);
+    const learnt = JSON.parse(readFileSync(path.join(withFeedback, "model.json"), "utf8")) as { features: { name: string }[] };
+    expect(learnt.features.map((f) => f.name)).toContain("csm_verdict");
   });
 });

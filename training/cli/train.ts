@@ -17,7 +17,7 @@ import { progress } from "./progress";
 const FAMILIES = ["logistic", "mlp", "gbdt"] as const;
 const TARGETS = ["churn", "expansion", "trajectory"] as const;
 /** Flags only a churn or expansion model reads, and only a trajectory model reads. */
-const LABEL_ONLY = ["label", "positive", "arr", "time", "folds", "family", "red-precision", "horizon", "no-refit"] as const;
+const LABEL_ONLY = ["label", "positive", "arr", "time", "folds", "family", "red-precision", "horizon", "no-refit", "use-feedback"] as const;
 const TRAJECTORY_ONLY = ["date", "health-model"] as const;
 
 const FLAGS = {
@@ -29,6 +29,7 @@ const FLAGS = {
   arr: { type: "string", description: "annual recurring revenue column (recorded for revenue at risk)" },
   exclude: { type: "string", description: "comma-separated columns never to use as signals, e.g. another target's label" },
   time: { type: "string", description: "date or number column: train on older rows, validate on newer ones" },
+  "use-feedback": { type: "boolean", description: "learn from export-training's CSM feedback columns (csm_verdict, csm_expected_tier); scoring requests must then send them as signals" },
   budget: { type: "string", description: "seconds the model search may spend (default 120)" },
   folds: { type: "string", description: "cross-validation folds for model selection (default 5)" },
   family: { type: "string", description: `only this model family: ${FAMILIES.join(", ")} (default: the best by cross-validation)` },
@@ -92,6 +93,7 @@ await runCli("train", FLAGS, async () => {
     arr: flags.arr ?? null,
     time: flags.time ?? null,
     exclude,
+    useFeedback: flags["use-feedback"] === true,
     budget,
     folds,
     family: flags.family as (typeof FAMILIES)[number] | undefined,

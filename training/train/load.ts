@@ -9,6 +9,7 @@ import { DEFAULT_HORIZON_DAYS } from "../../shared/model/artifact";
 import { type FeatureSpec, isMissing } from "../../shared/model/features";
 import { type CsvFile, type Labels, listColumns, parseLabels, readCsvFile } from "../dataset";
 import { UsageError } from "../errors";
+import { FEEDBACK_COLUMNS } from "../export";
 import { type ColumnReport, type ExcludedColumn, inferFeatures, looksLikeDate, looksNumeric } from "../infer";
 import { type LeakageWarning, leakageWarnings } from "../leakage";
 import { MIN_LABELLED_ROWS } from "../scorecard";
@@ -142,8 +143,11 @@ function chooseFeatures(file: CsvFile, options: TrainOptions, label: string, tra
   for (const c of options.exclude ?? []) {
     if (!file.csv.header.includes(c)) throw new UsageError("--exclude", `no column named "${c}"; the CSV's columns are: ${listColumns(file.csv.header)}`);
   }
-  const exclude = [...(options.time != null ? [options.time] : []), ...(options.exclude ?? [])];
-  const reasonFor = (c: string) => (c === options.time ? "the time column (--time)" : "left out by --exclude");
+  // CSM feedback is for analysis unless asked for: scoring requests do not carry it (see TrainOptions.useFeedback).
+  const feedback: string[] = options.useFeedback ? [] : FEEDBACK_COLUMNS.filter((c) => file.csv.header.includes(c) && !(options.exclude ?? []).includes(c));
+  const exclude = [...(options.time != null ? [options.time] : []), ...(options.exclude ?? []), ...feedback];
+  const reasonFor = (c: string) =>
+    c === options.time ? "the time column (--time)" : feedback.includes(c) ? "CSM feedback: scores never carry it (--use-feedback to learn from it)" : "left out by --exclude";
   const excludedColumns = [...inference.excludedColumns, ...exclude.filter((c) => !inference.excludedColumns.some((e) => e.name === c)).map((name) => ({ name, reason: reasonFor(name) }))];
   const features = inference.features.filter((f) => !exclude.includes(f.name));
   if (features.length === 0) {

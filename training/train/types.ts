@@ -35,6 +35,13 @@ export interface TrainOptions {
   time?: string | null;
   /** Columns never used as features (`--exclude`), e.g. another target's label. */
   exclude?: string[];
+  /**
+   * Use export-training's CSM feedback columns (`csm_verdict`, `csm_expected_tier`) as signals
+   * (`--use-feedback`). Off by default: the Worker scores accounts on their signals alone, so a model
+   * that learnt from feedback would find it missing (imputed) at every score unless your scoring
+   * requests send those two columns as signals too.
+   */
+  useFeedback?: boolean;
   /** Cross-validation folds for model selection (`--folds`, default 5). */
   folds?: number;
   /** Seconds the hyperparameter search may spend (`--budget`, default 120). */
