@@ -215,7 +215,7 @@ export interface paths {
         };
         /**
          * Where the account's health is heading, and when to act
-         * @description Health now and forecast at 30, 60 and 90 days with 90% intervals, the trend (read from the interval, not the sign), `actBy` (the latest day that still leaves the playbook lead time before the forecast turns red or the renewal comes, today when already red) with its reasons, and the weekly health history. `source` says whether the active trajectory model or the account's own damped trend forecast it.
+         * @description Health now and forecast at 30, 60 and 90 days with 90% intervals, the trend (read from the interval, not the sign), `actBy` (the latest day that still leaves the playbook lead time before the forecast turns red or the renewal comes, today when already red) with its reasons, and the weekly health history. The lead time is the `leadDays` of the playbook that fits the account's tier and top driver (ACT_BY_LEAD_DAYS when none does). `source` says whether the active trajectory model or the account's own damped trend forecast it.
          */
         get: operations["get_AccountTrajectory"];
         put?: never;
@@ -485,6 +485,335 @@ export interface paths {
          * @description Only the fields sent change. `status: "disabled"` stops deliveries (pending ones fail with "endpoint disabled"); `status: "enabled"` re-enables an endpoint and resets its failure count, after checking its URL again.
          */
         patch: operations["patch_PatchWebhook"];
+        trace?: never;
+    };
+    "/v1/playbooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current playbooks
+         * @description The current version of every playbook that is not retired. A fresh installation has the defaults (red: executive rescue, red + tickets: support escalation, yellow: re-engage, yellow + logins: re-onboarding, blue: expansion); the most specific one for an account's tier and top driver is recommended.
+         */
+        get: operations["get_ListPlaybooks"];
+        put?: never;
+        /**
+         * Create a playbook (version 1)
+         * @description `tier` red, yellow or blue; `driver` (optional) a column or CS signal it targets; `leadDays` 0–365 sets actBy; `steps` in the order they are due, each with `dueDays` after the start; `template` the outreach email with {{placeholders}}. 409 when the id exists (retired ones included).
+         */
+        post: operations["post_CreatePlaybook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/playbooks/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any version of a playbook, retired or not */
+        get: operations["get_GetPlaybookVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/playbooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A playbook's current version, with its version list */
+        get: operations["get_GetPlaybook"];
+        /**
+         * Replace a playbook: appends version n + 1
+         * @description The whole playbook again (as in POST, without id). 404 for an unknown id, 409 for a retired one.
+         */
+        put: operations["put_ReplacePlaybook"];
+        post?: never;
+        /**
+         * Retire a playbook
+         * @description It is no longer recommended and can no longer change; every version stays readable (interventions that used it keep their text). 404 for an unknown id, 409 when already retired.
+         */
+        delete: operations["delete_DeletePlaybook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some of a playbook's fields: appends version n + 1
+         * @description Fields sent replace the current version's (`steps` as a whole list; the template's `subject` and `body` each); `driver: null` makes it apply to the whole tier. 404 for an unknown id, 409 for a retired one or one changed meanwhile.
+         */
+        patch: operations["patch_PatchPlaybook"];
+        trace?: never;
+    };
+    "/v1/accounts/{id}/recommendation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What to do about an account now: its playbook, steps, act-by date and outreach draft
+         * @description The most specific current playbook for the account's portfolio tier and the top driver of its latest score (tier and driver over tier alone), with `reasons` in words, `actBy` from its trajectory with the playbook's lead days, the steps due from today, and `draft`, the outreach email rendered from the playbook's template with the account's own name, owner, figures and top drivers (compared with its signals about 30 days earlier). Green accounts get `playbook: null` with the reason. Accounts in the control group of the randomized holdout get `controlGroup: true`, no playbook, steps or draft, and the day the hold-out ends. An account in a playbook tier without an assignment is assigned on this first look. 409 when the account was never scored. Each view counts towards its owner's adoption.
+         */
+        get: operations["get_AccountRecommendation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/worklist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This week's accounts for a CSM, ranked by expected ARR saved, with what to do
+         * @description Ranks the owner's scored, not-churned accounts by churn probability × ARR × urgency (1 when `actBy` is within 7 days or past, 7 / days when later, 7 / 90 when nothing is due) and returns at most `capacity` of them, each with its recommendation (as `GET /v1/accounts/{id}/recommendation`). Accounts in the randomized holdout's control group are skipped and counted in `skippedControl`. `capacity` defaults to the owner's setting (`PUT /v1/worklist/owners/{owner}`), else `WORKLIST_CAPACITY`.
+         */
+        get: operations["get_GetWorklist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/worklist/owners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each CSM's load this week against their capacity
+         * @description For every owner of an account: the accounts they hold (not churned), how many are due this week (actBy within 7 days or past, outside the holdout's control group), their capacity and the load (due ÷ capacity), ARR at risk and open interventions. Highest load first.
+         */
+        get: operations["get_ListOwnerLoads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/worklist/owners/{owner}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a CSM's weekly capacity
+         * @description How many accounts the owner can work a week; the worklist returns at most this many unless `?capacity=` says otherwise.
+         */
+        put: operations["put_PutOwnerCapacity"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/interventions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a playbook on an account
+         * @description Records a CSM running a playbook on an account. The playbook version is fixed now (default: the playbook's current version), so later edits to the playbook do not change this intervention's steps. Each step is due on startedAt's day + its dueDays. An unknown account or playbook (or version) is a 422 naming the field, and nothing is written. Counts as a use of predictive insights by the owner.
+         */
+        post: operations["post_CreateIntervention"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/interventions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One intervention with its steps */
+        get: operations["get_GetIntervention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Record steps done, the status and the result of an intervention
+         * @description `stepsDone: [{step, doneAt?, note?}]` merges into the steps already done by step index (0 is the first step of the intervention's playbook version; doneAt defaults to now, and a step marked again keeps its first doneAt unless a new one is sent). `status` completed or cancelled closes it and sets closedAt; open reopens it. `result` is retained, expanded, churned or no_change. A step index outside the version's steps is a 422 naming it, and nothing is written. Each PATCH counts as a use by the intervention's owner.
+         */
+        patch: operations["patch_PatchIntervention"];
+        trace?: never;
+    };
+    "/v1/accounts/{id}/interventions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's interventions, newest first */
+        get: operations["get_AccountInterventions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's feedback, newest first */
+        get: operations["get_ListFeedback"];
+        put?: never;
+        /**
+         * Record a CSM's verdict on the account's current score
+         * @description Agree, or disagree with an optional expectedTier, on the account's current score; the score's id, model version, churn probability and risk tier are kept with the verdict. expectedTier must differ from the score's tier when disagreeing, and match it (or be left out) when agreeing. An account never scored is a 409. Counts as a use of predictive insights by the owner (default the account's owner). GET /v1/feedback/accuracy reports, once outcomes arrive, how often disagreeing CSMs were right.
+         */
+        post: operations["post_PostFeedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/feedback/accuracy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How often CSMs who disagreed were right, and the Brier score of the model, the CSMs and a blend
+         * @description Over the verdicts given from `from` to `to` (default the last 365 days), keeping the latest per account and score. A verdict is evaluable once `horizonDays` (default: the active churn model's horizon, else 90) have passed since it, or earlier if its account churned within them; its label is 1 when the account churned in that window. A disagreeing CSM was right when the outcome sided with their expectedTier over the model's tier: a riskier tier and a churn, or a safer tier and no churn. Brier scores compare the model's probability, the CSM's tier read as the mean model probability of that tier, and their mean. Below 30 evaluable verdicts (10 disagreements for the right rate) the figures are null and `notes` says why.
+         */
+        get: operations["get_GetFeedbackAccuracy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/adoption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The share of owners using predictive insights on at least 4 of the last 5 workdays
+         * @description Every worklist view, recommendation view, intervention (created or updated) and feedback is counted per owner per day in D1 (nothing is sent anywhere). Owners are every distinct account owner plus anyone with usage on the workdays considered: the last 5 Monday-to-Friday days ending at `asOf` (UTC). `share` is the share of them with usage on at least 4 of those days.
+         */
+        get: operations["get_GetAdoption"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Measured impact of playbooks against the holdout
+         * @description Over the accounts assigned to the treated arm or the control group from `from` to `to` whose outcome window has closed (assignedAt + windowDays ≤ today): per arm the accounts, churns (a `churned` outcome within the window), churn rate and ARR at assignment; the uplift (control − treated churn rate) with its 95% interval, the relative improvement and ARR protected with theirs; red → yellow/green transitions within 30, 60 and 90 days; the accounts needed to detect the effect; the same per playbook and per owner. With fewer than 10 accounts or no churn in an arm the estimates are null and `reasons` says why. See README "Impact" for the method and the SQL.
+         */
+        get: operations["get_GetImpact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/insights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The weekly insights digest: the latest, or one ISO week's
+         * @description The digest the weekly cron builds every Monday at 01:00 UTC for the ISO week that just ended (and sends as the `insights.weekly` webhook). Sections, each `{id, title, query, text, ...figures}` where `query` names the README query that reproduces its figures from D1: `tier-moves` (accounts whose risk tier at the end of the week differs from its start, counts and ARR per from → to, at most 15 accounts listed per owner), `red-drivers` (the share of red ARR whose top risk-raising driver is each feature, against the previous stored digest), `expansion-ready` (accounts that turned blue in the week, at most 15 per owner), `impact` (the holdout's uplift over the 365 days to the week's end), `adoption` (as of the week's Sunday) and `model-health` (the active churn model's latest monitoring). A week with no stored digest is a 404.
+         */
+        get: operations["get_GetInsights"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/insights/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build a week's insights digest now
+         * @description Builds the digest of `week` (default: the ISO week that just ended) from D1 and stores it: 201. A week that has ended gets its final digest, sent once as the `insights.weekly` webhook; asking again returns the stored one unchanged (200), as the cron does. The week in progress gets a preview: stored and served, never sent, rebuilt on each call until the week ends. A week that has not started, or whose tier-change events retention has already removed (it began more than RETENTION_EVENT_DAYS ago) and that has no final digest, is a 422 naming `week`. Sections, each `{id, title, query, text, ...figures}` where `query` names the README query that reproduces its figures from D1: `tier-moves` (accounts whose risk tier at the end of the week differs from its start, counts and ARR per from → to, at most 15 accounts listed per owner), `red-drivers` (the share of red ARR whose top risk-raising driver is each feature, against the previous stored digest), `expansion-ready` (accounts that turned blue in the week, at most 15 per owner), `impact` (the holdout's uplift over the 365 days to the week's end), `adoption` (as of the week's Sunday) and `model-health` (the active churn model's latest monitoring).
+         */
+        post: operations["post_GenerateInsights"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -4229,7 +4558,7 @@ export interface operations {
                     /** @description https URL of the receiver (http://127.0.0.1:PORT or http://localhost:PORT too when WEBHOOK_ALLOW_LOOPBACK is on) */
                     url: string;
                     /** @description Event types to receive */
-                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
                     description?: string | null;
                     /**
                      * @description Default standard
@@ -4389,7 +4718,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "pending" | "succeeded" | "retrying" | "failed" | "dead";
-                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
+                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
                 /** @description Page size, default 50, at most 200 */
                 limit?: number;
                 cursor?: string;
@@ -5084,7 +5413,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url?: string;
-                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
                     description?: string | null;
                     /**
                      * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
@@ -5188,6 +5517,4900 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListPlaybooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The playbooks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The current version of every playbook not retired: red, yellow, blue, driver-specific first */
+                        playbooks: {
+                            id: string;
+                            version: number;
+                            name: string;
+                            /** @enum {string} */
+                            tier: "red" | "yellow" | "blue";
+                            /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                            driver: string | null;
+                            /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                            leadDays: number;
+                            /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                            retiredAt: string | null;
+                            /** @description When this version was written */
+                            createdAt: string;
+                            steps: {
+                                title: string;
+                                /** @description Days after the start on which the step is due */
+                                dueDays: number;
+                            }[];
+                            /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                            template: {
+                                subject: string;
+                                body: string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_CreatePlaybook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Generated (pb_…) when absent */
+                    id?: string;
+                    name: string;
+                    /**
+                     * @description red, yellow or blue
+                     * @enum {string}
+                     */
+                    tier: "red" | "yellow" | "blue";
+                    /** @description A column or CS signal; null or absent: the whole tier */
+                    driver?: string | null;
+                    /** @description Days of lead time (0-365) */
+                    leadDays: number;
+                    /** @description In order; each step's dueDays is days after the start */
+                    steps: {
+                        title: string;
+                        /** @description Days after the start on which the step is due */
+                        dueDays: number;
+                    }[];
+                    template: {
+                        subject: string;
+                        body: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        version: number;
+                        name: string;
+                        /** @enum {string} */
+                        tier: "red" | "yellow" | "blue";
+                        /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                        driver: string | null;
+                        /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                        leadDays: number;
+                        /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                        retiredAt: string | null;
+                        /** @description When this version was written */
+                        createdAt: string;
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                        }[];
+                        /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                        template: {
+                            subject: string;
+                            body: string;
+                        };
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetPlaybookVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description The version number */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        version: number;
+                        name: string;
+                        /** @enum {string} */
+                        tier: "red" | "yellow" | "blue";
+                        /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                        driver: string | null;
+                        /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                        leadDays: number;
+                        /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                        retiredAt: string | null;
+                        /** @description When this version was written */
+                        createdAt: string;
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                        }[];
+                        /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                        template: {
+                            subject: string;
+                            body: string;
+                        };
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetPlaybook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The playbook (retiredAt set when retired) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        version: number;
+                        name: string;
+                        /** @enum {string} */
+                        tier: "red" | "yellow" | "blue";
+                        /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                        driver: string | null;
+                        /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                        leadDays: number;
+                        /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                        retiredAt: string | null;
+                        /** @description When this version was written */
+                        createdAt: string;
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                        }[];
+                        /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                        template: {
+                            subject: string;
+                            body: string;
+                        };
+                        /** @description Every version, oldest first */
+                        versions: {
+                            version: number;
+                            name: string;
+                            /** @description When this version was written */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    put_ReplacePlaybook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /**
+                     * @description red, yellow or blue
+                     * @enum {string}
+                     */
+                    tier: "red" | "yellow" | "blue";
+                    /** @description A column or CS signal; null or absent: the whole tier */
+                    driver?: string | null;
+                    /** @description Days of lead time (0-365) */
+                    leadDays: number;
+                    /** @description In order; each step's dueDays is days after the start */
+                    steps: {
+                        title: string;
+                        /** @description Days after the start on which the step is due */
+                        dueDays: number;
+                    }[];
+                    template: {
+                        subject: string;
+                        body: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The new version, with the version list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        version: number;
+                        name: string;
+                        /** @enum {string} */
+                        tier: "red" | "yellow" | "blue";
+                        /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                        driver: string | null;
+                        /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                        leadDays: number;
+                        /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                        retiredAt: string | null;
+                        /** @description When this version was written */
+                        createdAt: string;
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                        }[];
+                        /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                        template: {
+                            subject: string;
+                            body: string;
+                        };
+                        /** @description Every version, oldest first */
+                        versions: {
+                            version: number;
+                            name: string;
+                            /** @description When this version was written */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    delete_DeletePlaybook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The retired playbook's current version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        version: number;
+                        name: string;
+                        /** @enum {string} */
+                        tier: "red" | "yellow" | "blue";
+                        /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                        driver: string | null;
+                        /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                        leadDays: number;
+                        /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                        retiredAt: string | null;
+                        /** @description When this version was written */
+                        createdAt: string;
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                        }[];
+                        /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                        template: {
+                            subject: string;
+                            body: string;
+                        };
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    patch_PatchPlaybook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    /**
+                     * @description red, yellow or blue
+                     * @enum {string}
+                     */
+                    tier?: "red" | "yellow" | "blue";
+                    /** @description A column or CS signal; null or absent: the whole tier */
+                    driver?: string | null;
+                    /** @description Days of lead time (0-365) */
+                    leadDays?: number;
+                    /** @description In order; each step's dueDays is days after the start */
+                    steps?: {
+                        title: string;
+                        /** @description Days after the start on which the step is due */
+                        dueDays: number;
+                    }[];
+                    template?: {
+                        subject?: string;
+                        body?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The new version, with the version list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        version: number;
+                        name: string;
+                        /** @enum {string} */
+                        tier: "red" | "yellow" | "blue";
+                        /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                        driver: string | null;
+                        /** @description Days of lead time before the forecast turns red (or the renewal): sets actBy */
+                        leadDays: number;
+                        /** @description When it was deleted; retired playbooks are never recommended, their versions stay readable */
+                        retiredAt: string | null;
+                        /** @description When this version was written */
+                        createdAt: string;
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                        }[];
+                        /** @description The outreach email, with {{placeholders}} (README "Playbooks") */
+                        template: {
+                            subject: string;
+                            body: string;
+                        };
+                        /** @description Every version, oldest first */
+                        versions: {
+                            version: number;
+                            name: string;
+                            /** @description When this version was written */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_AccountRecommendation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your account id, as in your CRM */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recommendation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accountId: string;
+                        /**
+                         * @description The account's portfolio tier; null before its first score
+                         * @enum {string|null}
+                         */
+                        tier: "red" | "yellow" | "green" | "blue" | null;
+                        /** @description The most specific current playbook for the tier and top driver; null for green accounts and for the control group */
+                        playbook: {
+                            id: string;
+                            version: number;
+                            name: string;
+                            /** @enum {string} */
+                            tier: "red" | "yellow" | "blue";
+                            /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                            driver: string | null;
+                        } | null;
+                        /** @description The latest day to start (YYYY-MM-DD), from the trajectory with the playbook's lead days; null for the control group */
+                        actBy: string | null;
+                        /** @description Why, in words: the tier, the top driver and the playbook chosen, or why there is none; then what set actBy */
+                        reasons: string[];
+                        steps: {
+                            title: string;
+                            /** @description Today + the step's dueDays */
+                            dueDate: string;
+                        }[];
+                        /** @description The outreach email rendered from the playbook's template with the account's own values */
+                        draft: {
+                            subject: string;
+                            body: string;
+                        } | null;
+                        /** @description true: held out of playbooks by the randomized holdout, so that their effect can be measured */
+                        controlGroup: boolean;
+                        /** @description The holdout assignment that applies, if any */
+                        holdout: {
+                            /** @enum {string} */
+                            arm: "treated" | "control";
+                            /** @enum {string} */
+                            tier: "red" | "yellow" | "blue";
+                            period: string;
+                            assignedAt: string;
+                            /** @description The day (YYYY-MM-DD) the assignment's window ends: the control group sees no playbook before it */
+                            until: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetWorklist: {
+        parameters: {
+            query: {
+                /** @description The CSM, as in accounts' `owner` */
+                owner: string;
+                /** @description Accounts this week; default the owner's capacity */
+                capacity?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The week's list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        owner: string;
+                        /** @description Accounts this CSM can work this week: ?capacity=, else the owner's setting, else WORKLIST_CAPACITY */
+                        capacity: number;
+                        /** @description The seven days the list is for */
+                        week: {
+                            from: string;
+                            to: string;
+                        };
+                        /** @description At most `capacity`, by expectedArrSaved, largest first; the control group is skipped */
+                        accounts: {
+                            id: string;
+                            name: string | null;
+                            owner: string | null;
+                            arr: number | null;
+                            renewalDate: string | null;
+                            score: {
+                                churnProbability: number;
+                                /** @description round(100 × (1 − churnProbability)): 100 is healthiest; the red tier is at or below 100 × (1 − the red threshold), 30 by default */
+                                health: number;
+                                /** @enum {string} */
+                                riskTier: "red" | "yellow" | "green";
+                                /**
+                                 * @description The risk tier, except that an expansion-ready account (expansion probability at or above the threshold, churn below 0.40) is blue
+                                 * @enum {string}
+                                 */
+                                tier: "red" | "yellow" | "green" | "blue";
+                                /**
+                                 * @description Where the health trajectory is heading, as of this score (rescoring's scores; null elsewhere)
+                                 * @enum {string|null}
+                                 */
+                                trend: "improving" | "stable" | "declining" | null;
+                                /** @description The latest day to act (YYYY-MM-DD), as of this score (rescoring's scores; null elsewhere) */
+                                actBy: string | null;
+                                /** @description The churn model that produced this score */
+                                modelVersion: string;
+                                scoredAt: string;
+                            };
+                            /** @description churnProbability × ARR × urgency (1 when actBy is within 7 days or past, 7 / days when later, 7 / 90 when nothing is due) */
+                            expectedArrSaved: number;
+                            /** @description An intervention already open on the account, if any */
+                            openIntervention: {
+                                id: string;
+                                playbookId: string;
+                                startedAt: string;
+                            } | null;
+                            recommendation: {
+                                accountId: string;
+                                /**
+                                 * @description The account's portfolio tier; null before its first score
+                                 * @enum {string|null}
+                                 */
+                                tier: "red" | "yellow" | "green" | "blue" | null;
+                                /** @description The most specific current playbook for the tier and top driver; null for green accounts and for the control group */
+                                playbook: {
+                                    id: string;
+                                    version: number;
+                                    name: string;
+                                    /** @enum {string} */
+                                    tier: "red" | "yellow" | "blue";
+                                    /** @description The dominant driver it applies to: a column (logins_30d) or a CS signal (logins, tickets, adoption, sinceQbr, renewal, contractValue); null for every account in the tier */
+                                    driver: string | null;
+                                } | null;
+                                /** @description The latest day to start (YYYY-MM-DD), from the trajectory with the playbook's lead days; null for the control group */
+                                actBy: string | null;
+                                /** @description Why, in words: the tier, the top driver and the playbook chosen, or why there is none; then what set actBy */
+                                reasons: string[];
+                                steps: {
+                                    title: string;
+                                    /** @description Today + the step's dueDays */
+                                    dueDate: string;
+                                }[];
+                                /** @description The outreach email rendered from the playbook's template with the account's own values */
+                                draft: {
+                                    subject: string;
+                                    body: string;
+                                } | null;
+                                /** @description true: held out of playbooks by the randomized holdout, so that their effect can be measured */
+                                controlGroup: boolean;
+                                /** @description The holdout assignment that applies, if any */
+                                holdout: {
+                                    /** @enum {string} */
+                                    arm: "treated" | "control";
+                                    /** @enum {string} */
+                                    tier: "red" | "yellow" | "blue";
+                                    period: string;
+                                    assignedAt: string;
+                                    /** @description The day (YYYY-MM-DD) the assignment's window ends: the control group sees no playbook before it */
+                                    until: string;
+                                } | null;
+                            };
+                        }[];
+                        /** @description The owner's scored accounts that have not churned */
+                        candidates: number;
+                        /** @description Accounts passed over because the randomized holdout holds them out */
+                        skippedControl: number;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListOwnerLoads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Owners' loads */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Highest load first */
+                        owners: {
+                            owner: string;
+                            capacity: number;
+                            /**
+                             * @description `owner`: set with PUT /v1/worklist/owners/{owner}; `default`: WORKLIST_CAPACITY
+                             * @enum {string}
+                             */
+                            capacitySource: "owner" | "default";
+                            /** @description Accounts the owner holds that have not churned */
+                            accounts: number;
+                            /** @description Of those, scored accounts whose actBy is within 7 days (or past), outside the control group */
+                            dueThisWeek: number;
+                            /** @description dueThisWeek / capacity; above 1 the owner cannot work every due account this week */
+                            load: number;
+                            overCapacity: boolean;
+                            /** @description Σ ARR × churn probability over the owner's accounts */
+                            arrAtRisk: number;
+                            openInterventions: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    put_PutOwnerCapacity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The CSM, as in accounts' `owner` */
+                owner: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Accounts a week */
+                    capacity: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        owner: string;
+                        capacity: number;
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_CreateIntervention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Your account id, as in your CRM */
+                    accountId: string;
+                    /** @description A playbook id from GET /v1/playbooks */
+                    playbookId: string;
+                    /** @description Default: the playbook's current version (its newest, unless retired) */
+                    playbookVersion?: number;
+                    /** @description The CSM running it; default the account's owner */
+                    owner?: string;
+                    /** @description ISO date or timestamp; default now. Step due dates count from its day */
+                    startedAt?: string;
+                    notes?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The stored intervention, status open */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        accountId: string;
+                        owner: string;
+                        startedAt: string;
+                        notes: string | null;
+                        /** @enum {string} */
+                        status: "open" | "completed" | "cancelled";
+                        /** @enum {string|null} */
+                        result: "retained" | "expanded" | "churned" | "no_change" | null;
+                        resultNote: string | null;
+                        closedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                        accountName: string | null;
+                        playbook: {
+                            id: string;
+                            version: number;
+                            name: string;
+                            /** @enum {string} */
+                            tier: "red" | "yellow" | "blue";
+                        };
+                        /** @description The playbook version's steps in order, each with its due date and whether it is done */
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                            /** @description Index of the step in the playbook version's steps */
+                            step: number;
+                            /** @description startedAt's day + dueDays (YYYY-MM-DD) */
+                            dueDate: string;
+                            done: boolean;
+                            /** @description When it was marked done (as sent, or the time of the PATCH) */
+                            doneAt: string | null;
+                            note: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetIntervention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The intervention */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        accountId: string;
+                        owner: string;
+                        startedAt: string;
+                        notes: string | null;
+                        /** @enum {string} */
+                        status: "open" | "completed" | "cancelled";
+                        /** @enum {string|null} */
+                        result: "retained" | "expanded" | "churned" | "no_change" | null;
+                        resultNote: string | null;
+                        closedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                        accountName: string | null;
+                        playbook: {
+                            id: string;
+                            version: number;
+                            name: string;
+                            /** @enum {string} */
+                            tier: "red" | "yellow" | "blue";
+                        };
+                        /** @description The playbook version's steps in order, each with its due date and whether it is done */
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                            /** @description Index of the step in the playbook version's steps */
+                            step: number;
+                            /** @description startedAt's day + dueDays (YYYY-MM-DD) */
+                            dueDate: string;
+                            done: boolean;
+                            /** @description When it was marked done (as sent, or the time of the PATCH) */
+                            doneAt: string | null;
+                            note: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    patch_PatchIntervention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Steps done, merged by step index into those already recorded */
+                    stepsDone?: {
+                        /** @description Index of the step in the playbook version's steps */
+                        step: number;
+                        /** @description Default: now */
+                        doneAt?: string;
+                        note?: string;
+                    }[];
+                    /**
+                     * @description completed or cancelled closes it (sets closedAt); open reopens it
+                     * @enum {string}
+                     */
+                    status?: "open" | "completed" | "cancelled";
+                    /**
+                     * @description What came of it
+                     * @enum {string|null}
+                     */
+                    result?: "retained" | "expanded" | "churned" | "no_change" | null;
+                    resultNote?: string | null;
+                    notes?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The intervention as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        accountId: string;
+                        owner: string;
+                        startedAt: string;
+                        notes: string | null;
+                        /** @enum {string} */
+                        status: "open" | "completed" | "cancelled";
+                        /** @enum {string|null} */
+                        result: "retained" | "expanded" | "churned" | "no_change" | null;
+                        resultNote: string | null;
+                        closedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                        accountName: string | null;
+                        playbook: {
+                            id: string;
+                            version: number;
+                            name: string;
+                            /** @enum {string} */
+                            tier: "red" | "yellow" | "blue";
+                        };
+                        /** @description The playbook version's steps in order, each with its due date and whether it is done */
+                        steps: {
+                            title: string;
+                            /** @description Days after the start on which the step is due */
+                            dueDays: number;
+                            /** @description Index of the step in the playbook version's steps */
+                            step: number;
+                            /** @description startedAt's day + dueDays (YYYY-MM-DD) */
+                            dueDate: string;
+                            done: boolean;
+                            /** @description When it was marked done (as sent, or the time of the PATCH) */
+                            doneAt: string | null;
+                            note: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_AccountInterventions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your account id, as in your CRM */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every intervention on the account, newest startedAt first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Newest first (by startedAt) */
+                        interventions: {
+                            id: string;
+                            accountId: string;
+                            owner: string;
+                            startedAt: string;
+                            notes: string | null;
+                            /** @enum {string} */
+                            status: "open" | "completed" | "cancelled";
+                            /** @enum {string|null} */
+                            result: "retained" | "expanded" | "churned" | "no_change" | null;
+                            resultNote: string | null;
+                            closedAt: string | null;
+                            createdAt: string;
+                            updatedAt: string;
+                            accountName: string | null;
+                            playbook: {
+                                id: string;
+                                version: number;
+                                name: string;
+                                /** @enum {string} */
+                                tier: "red" | "yellow" | "blue";
+                            };
+                            /** @description The playbook version's steps in order, each with its due date and whether it is done */
+                            steps: {
+                                title: string;
+                                /** @description Days after the start on which the step is due */
+                                dueDays: number;
+                                /** @description Index of the step in the playbook version's steps */
+                                step: number;
+                                /** @description startedAt's day + dueDays (YYYY-MM-DD) */
+                                dueDate: string;
+                                done: boolean;
+                                /** @description When it was marked done (as sent, or the time of the PATCH) */
+                                doneAt: string | null;
+                                note: string | null;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListFeedback: {
+        parameters: {
+            query?: {
+                /** @description Entries to return, default 100, at most 1,000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Your account id, as in your CRM */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's verdicts, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Newest first */
+                        feedback: {
+                            id: number;
+                            accountId: string;
+                            scoreId: number | null;
+                            modelVersion: string | null;
+                            churnProbability: number | null;
+                            /** @description The model's risk tier on the score the verdict was given on */
+                            riskTier: string | null;
+                            /** @enum {string} */
+                            verdict: "agree" | "disagree";
+                            reason: string | null;
+                            /**
+                             * @description The risk tier the CSM expects instead (disagree only); null when not stated
+                             * @enum {string|null}
+                             */
+                            expectedTier: "red" | "yellow" | "green" | null;
+                            owner: string | null;
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_PostFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your account id, as in your CRM */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description agree: the score's risk tier is right; disagree: it is not
+                     * @enum {string}
+                     */
+                    verdict: "agree" | "disagree";
+                    /** @description Why, in the CSM's words */
+                    reason: string;
+                    /**
+                     * @description With disagree: the risk tier the CSM expects instead (red, yellow or green)
+                     * @enum {string}
+                     */
+                    expectedTier?: "red" | "yellow" | "green";
+                    /** @description Who gives it; default the account's owner */
+                    owner?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The stored feedback */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        accountId: string;
+                        scoreId: number | null;
+                        modelVersion: string | null;
+                        churnProbability: number | null;
+                        /** @description The model's risk tier on the score the verdict was given on */
+                        riskTier: string | null;
+                        /** @enum {string} */
+                        verdict: "agree" | "disagree";
+                        reason: string | null;
+                        /**
+                         * @description The risk tier the CSM expects instead (disagree only); null when not stated
+                         * @enum {string|null}
+                         */
+                        expectedTier: "red" | "yellow" | "green" | null;
+                        owner: string | null;
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetFeedbackAccuracy: {
+        parameters: {
+            query?: {
+                /** @description First day (YYYY-MM-DD) on which verdicts count; default 365 days before `to` */
+                from?: string;
+                /** @description Last day; default today */
+                to?: string;
+                /** @description Days after a verdict in which a churn counts; default the active churn model's horizon, else 90 */
+                horizonDays?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Days after a verdict in which a churn counts */
+                        horizonDays: number;
+                        /** @description Verdicts given in the period */
+                        feedback: number;
+                        /** @description Those left after keeping the latest verdict per account and score (a verdict sent again on the same score corrects the earlier one) */
+                        considered: number;
+                        /** @description Considered verdicts whose horizon has passed, or whose account churned within it */
+                        evaluable: number;
+                        /** @description Within their horizon with no churn yet */
+                        pending: number;
+                        /** @description On accounts that had already churned (left out) */
+                        gone: number;
+                        /** @description Evaluable verdicts whose account churned within the horizon */
+                        churned: number;
+                        agreed: {
+                            evaluable: number;
+                            churned: number;
+                        };
+                        disagreed: {
+                            evaluable: number;
+                            /** @description Evaluable disagreements that stated another tier: the ones who-was-right can be judged on */
+                            withExpectedTier: number;
+                            /** @description The outcome sided with the CSM's tier: they expected a riskier tier and the account churned, or a safer one and it did not */
+                            csmRight: number;
+                            /** @description The outcome sided with the model's tier */
+                            modelRight: number;
+                            /** @description csmRight / withExpectedTier; null below 10 such disagreements */
+                            csmRightRate: number | null;
+                        };
+                        /** @description A stated tier as a probability: the mean churn probability the model gave the considered verdicts' scores in that tier (null if none was) */
+                        tierProbability: {
+                            red: number | null;
+                            yellow: number | null;
+                            green: number | null;
+                        };
+                        /** @description Lower is better; null below 30 rows or with only one outcome among them */
+                        brier: {
+                            /** @description Evaluable verdicts with a known CSM tier (agree: the model's tier; disagree: expectedTier) that has a probability */
+                            rows: number;
+                            churned: number;
+                            /** @description Brier score of the model's churn probability on those verdicts' scores */
+                            model: number | null;
+                            /** @description Brier score of the CSMs' tiers, each read as tierProbability */
+                            csm: number | null;
+                            /** @description Brier score of the mean of the two */
+                            blend: number | null;
+                            /**
+                             * @description The lowest (best) of the three
+                             * @enum {string|null}
+                             */
+                            best: "model" | "csm" | "blend" | null;
+                        };
+                        /** @description What was left out, and why any figure is null */
+                        notes: string[];
+                        /** @description First day of the period (verdicts given on or after it) */
+                        from: string;
+                        /** @description Last day of the period */
+                        to: string;
+                        /**
+                         * @description Where horizonDays came from: the query, the active churn model, or the 90-day default
+                         * @enum {string}
+                         */
+                        horizonSource: "query" | "model" | "default";
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetAdoption: {
+        parameters: {
+            query?: {
+                /** @description The last day considered (YYYY-MM-DD); default today */
+                asOf?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The day the report ends at (YYYY-MM-DD, UTC) */
+                        asOf: string;
+                        /** @description The last 5 workdays (Monday to Friday) ending at asOf, oldest first */
+                        workdays: string[];
+                        minActiveDays: number;
+                        /** @description Share of owners active on at least minActiveDays of the workdays; null with no owners */
+                        share: number | null;
+                        activeOwners: number;
+                        /** @description Every distinct account owner, plus anyone with usage on the workdays */
+                        ownerCount: number;
+                        summary: string;
+                        /** @description By owner name */
+                        owners: {
+                            owner: string;
+                            /** @description Accounts the owner owns */
+                            accounts: number;
+                            /** @description Workdays considered with any use */
+                            activeDays: number;
+                            /** @description activeDays ≥ minActiveDays */
+                            active: boolean;
+                            /** @description Those workdays */
+                            activeOn: string[];
+                            /** @description Uses on the workdays considered, by action: worklist and recommendation views, interventions (created or updated) and feedback */
+                            counts: {
+                                worklist: number;
+                                recommendation: number;
+                                intervention: number;
+                                feedback: number;
+                            };
+                            total: number;
+                            /** @description Latest day with any use up to asOf, weekends included; null if never */
+                            lastActiveDay: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetImpact: {
+        parameters: {
+            query?: {
+                /** @description First assignment day (YYYY-MM-DD), default 365 days before `to` */
+                from?: string;
+                /** @description Last assignment day (YYYY-MM-DD), included; default today (UTC) */
+                to?: string;
+                /** @description Only assignments to this playbook id (for the control group: the playbook it would have had) */
+                playbook?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The impact report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Accounts that got the playbook */
+                        treated: {
+                            /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                            accounts: number;
+                            /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                            churned: number;
+                            /** @description churned ÷ accounts, unadjusted; null without accounts */
+                            churnRate: number | null;
+                            /** @description Σ ARR at assignment */
+                            arr: number;
+                        };
+                        /** @description Accounts held out of playbooks (the randomized control group) */
+                        control: {
+                            /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                            accounts: number;
+                            /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                            churned: number;
+                            /** @description churned ÷ accounts, unadjusted; null without accounts */
+                            churnRate: number | null;
+                            /** @description Σ ARR at assignment */
+                            arr: number;
+                        };
+                        /**
+                         * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                         * @enum {string|null}
+                         */
+                        method: "cupac" | "newcombe" | null;
+                        uplift: {
+                            /** @description Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept */
+                            estimate: number | null;
+                            /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                            ci95: [
+                                number,
+                                number
+                            ] | null;
+                        };
+                        relativeImprovement: {
+                            /** @description uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio */
+                            estimate: number | null;
+                            /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                            ci95: [
+                                number,
+                                number
+                            ] | null;
+                        };
+                        arrProtected: {
+                            /** @description uplift × treated ARR, with the uplift's interval × treated ARR */
+                            estimate: number | null;
+                            /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                            ci95: [
+                                number,
+                                number
+                            ] | null;
+                        };
+                        /** @description The CUPAC adjustment, when method is cupac */
+                        adjustment: {
+                            /** @enum {string} */
+                            covariate: "churnProbability";
+                            /** @description Slope of churn on the churn probability at assignment, pooled within the arms */
+                            theta: number;
+                            /** @description Share of the uplift's variance the adjustment removed */
+                            varianceReduction: number | null;
+                        } | null;
+                        /** @description Red → yellow/green within 30, 60, 90 days of an assignment into red, per arm */
+                        transitions: {
+                            days: number;
+                            treated: {
+                                /** @description Assignments into red whose N-day window has passed */
+                                accounts: number;
+                                /** @description Of them, those with a yellow or green score within N days after the assignment */
+                                recovered: number;
+                                /** @description recovered ÷ accounts; null when no window has passed */
+                                share: number | null;
+                            };
+                            control: {
+                                /** @description Assignments into red whose N-day window has passed */
+                                accounts: number;
+                                /** @description Of them, those with a yellow or green score within N days after the assignment */
+                                recovered: number;
+                                /** @description recovered ÷ accounts; null when no window has passed */
+                                share: number | null;
+                            };
+                        }[];
+                        /** @description How many accounts detecting the effect takes */
+                        power: {
+                            alpha: number;
+                            power: number;
+                            /**
+                             * @description observed: sized for the observed uplift; target: for a 25% cut from the control (or predicted) churn rate, when the observed uplift is missing or not positive
+                             * @enum {string|null}
+                             */
+                            basis: "observed" | "target" | null;
+                            /** @description The uplift sized for (a share: 0.08 = 8 points) */
+                            effect: number | null;
+                            baselineChurnRate: number | null;
+                            /** @description The arms' split used: the observed control share (HOLDOUT_SHARE while an arm is empty) */
+                            controlShare: number;
+                            /** @description Accounts needed per arm at α 0.05 two-sided and 80% power */
+                            neededPerArm: {
+                                control: number;
+                                treated: number;
+                            } | null;
+                            /** @description neededPerArm minus the accounts there are, at least 0 */
+                            moreNeeded: {
+                                control: number;
+                                treated: number;
+                                total: number;
+                            } | null;
+                            sufficient: boolean;
+                            note: string;
+                        };
+                        /** @description Why figures are null or unadjusted (fewer than 10 accounts or 1 churn in an arm: no estimate) */
+                        reasons: string[];
+                        /** @description One sentence. It claims a figure only when the uplift's 95% lower bound is above zero; otherwise it says the effect is not yet distinguishable from zero and how many more accounts are needed */
+                        summary: string;
+                        from: string;
+                        to: string;
+                        /** @description The day outcome windows were judged closed on */
+                        asOf: string;
+                        /** @description The playbook filter, if any */
+                        playbook: string | null;
+                        /** @description Assignments in the period whose outcome window (assignedAt + windowDays) is still open: left out */
+                        pendingAccounts: number;
+                        /** @description The same figures per playbook, most accounts first */
+                        playbooks: {
+                            /** @description Accounts that got the playbook */
+                            treated: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /** @description Accounts held out of playbooks (the randomized control group) */
+                            control: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /**
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @enum {string|null}
+                             */
+                            method: "cupac" | "newcombe" | null;
+                            uplift: {
+                                /** @description Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            relativeImprovement: {
+                                /** @description uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            arrProtected: {
+                                /** @description uplift × treated ARR, with the uplift's interval × treated ARR */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            /** @description The CUPAC adjustment, when method is cupac */
+                            adjustment: {
+                                /** @enum {string} */
+                                covariate: "churnProbability";
+                                /** @description Slope of churn on the churn probability at assignment, pooled within the arms */
+                                theta: number;
+                                /** @description Share of the uplift's variance the adjustment removed */
+                                varianceReduction: number | null;
+                            } | null;
+                            /** @description Red → yellow/green within 30, 60, 90 days of an assignment into red, per arm */
+                            transitions: {
+                                days: number;
+                                treated: {
+                                    /** @description Assignments into red whose N-day window has passed */
+                                    accounts: number;
+                                    /** @description Of them, those with a yellow or green score within N days after the assignment */
+                                    recovered: number;
+                                    /** @description recovered ÷ accounts; null when no window has passed */
+                                    share: number | null;
+                                };
+                                control: {
+                                    /** @description Assignments into red whose N-day window has passed */
+                                    accounts: number;
+                                    /** @description Of them, those with a yellow or green score within N days after the assignment */
+                                    recovered: number;
+                                    /** @description recovered ÷ accounts; null when no window has passed */
+                                    share: number | null;
+                                };
+                            }[];
+                            /** @description How many accounts detecting the effect takes */
+                            power: {
+                                alpha: number;
+                                power: number;
+                                /**
+                                 * @description observed: sized for the observed uplift; target: for a 25% cut from the control (or predicted) churn rate, when the observed uplift is missing or not positive
+                                 * @enum {string|null}
+                                 */
+                                basis: "observed" | "target" | null;
+                                /** @description The uplift sized for (a share: 0.08 = 8 points) */
+                                effect: number | null;
+                                baselineChurnRate: number | null;
+                                /** @description The arms' split used: the observed control share (HOLDOUT_SHARE while an arm is empty) */
+                                controlShare: number;
+                                /** @description Accounts needed per arm at α 0.05 two-sided and 80% power */
+                                neededPerArm: {
+                                    control: number;
+                                    treated: number;
+                                } | null;
+                                /** @description neededPerArm minus the accounts there are, at least 0 */
+                                moreNeeded: {
+                                    control: number;
+                                    treated: number;
+                                    total: number;
+                                } | null;
+                                sufficient: boolean;
+                                note: string;
+                            };
+                            /** @description Why figures are null or unadjusted (fewer than 10 accounts or 1 churn in an arm: no estimate) */
+                            reasons: string[];
+                            /** @description One sentence. It claims a figure only when the uplift's 95% lower bound is above zero; otherwise it says the effect is not yet distinguishable from zero and how many more accounts are needed */
+                            summary: string;
+                            playbookId: string | null;
+                        }[];
+                        /** @description The same figures per owner (the CSM at assignment), most accounts first */
+                        owners: {
+                            /** @description Accounts that got the playbook */
+                            treated: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /** @description Accounts held out of playbooks (the randomized control group) */
+                            control: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /**
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @enum {string|null}
+                             */
+                            method: "cupac" | "newcombe" | null;
+                            uplift: {
+                                /** @description Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            relativeImprovement: {
+                                /** @description uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            arrProtected: {
+                                /** @description uplift × treated ARR, with the uplift's interval × treated ARR */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            /** @description The CUPAC adjustment, when method is cupac */
+                            adjustment: {
+                                /** @enum {string} */
+                                covariate: "churnProbability";
+                                /** @description Slope of churn on the churn probability at assignment, pooled within the arms */
+                                theta: number;
+                                /** @description Share of the uplift's variance the adjustment removed */
+                                varianceReduction: number | null;
+                            } | null;
+                            /** @description Red → yellow/green within 30, 60, 90 days of an assignment into red, per arm */
+                            transitions: {
+                                days: number;
+                                treated: {
+                                    /** @description Assignments into red whose N-day window has passed */
+                                    accounts: number;
+                                    /** @description Of them, those with a yellow or green score within N days after the assignment */
+                                    recovered: number;
+                                    /** @description recovered ÷ accounts; null when no window has passed */
+                                    share: number | null;
+                                };
+                                control: {
+                                    /** @description Assignments into red whose N-day window has passed */
+                                    accounts: number;
+                                    /** @description Of them, those with a yellow or green score within N days after the assignment */
+                                    recovered: number;
+                                    /** @description recovered ÷ accounts; null when no window has passed */
+                                    share: number | null;
+                                };
+                            }[];
+                            /** @description How many accounts detecting the effect takes */
+                            power: {
+                                alpha: number;
+                                power: number;
+                                /**
+                                 * @description observed: sized for the observed uplift; target: for a 25% cut from the control (or predicted) churn rate, when the observed uplift is missing or not positive
+                                 * @enum {string|null}
+                                 */
+                                basis: "observed" | "target" | null;
+                                /** @description The uplift sized for (a share: 0.08 = 8 points) */
+                                effect: number | null;
+                                baselineChurnRate: number | null;
+                                /** @description The arms' split used: the observed control share (HOLDOUT_SHARE while an arm is empty) */
+                                controlShare: number;
+                                /** @description Accounts needed per arm at α 0.05 two-sided and 80% power */
+                                neededPerArm: {
+                                    control: number;
+                                    treated: number;
+                                } | null;
+                                /** @description neededPerArm minus the accounts there are, at least 0 */
+                                moreNeeded: {
+                                    control: number;
+                                    treated: number;
+                                    total: number;
+                                } | null;
+                                sufficient: boolean;
+                                note: string;
+                            };
+                            /** @description Why figures are null or unadjusted (fewer than 10 accounts or 1 churn in an arm: no estimate) */
+                            reasons: string[];
+                            /** @description One sentence. It claims a figure only when the uplift's 95% lower bound is above zero; otherwise it says the effect is not yet distinguishable from zero and how many more accounts are needed */
+                            summary: string;
+                            owner: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetInsights: {
+        parameters: {
+            query?: {
+                /** @description The ISO week to return, e.g. 2026-W49; default the latest stored */
+                week?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The digest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The ISO week, e.g. 2026-W49 */
+                        week: string;
+                        /** @description When the digest was built */
+                        generatedAt: string;
+                        /** @description The insights.weekly event that sent it; null for a preview */
+                        eventId: string | null;
+                        /** @description Built after the week ended; false for a preview of the week in progress (rebuilt until it ends, and never sent) */
+                        complete: boolean;
+                        /** @description tier-moves, red-drivers, expansion-ready, impact, adoption, model-health, in that order */
+                        sections: ({
+                            /** @enum {string} */
+                            id: "tier-moves";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-tier-moves
+                             * @enum {string}
+                             */
+                            query: "insights-tier-moves";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts whose risk tier at the end of the week differs from the one they started it in */
+                            accounts: number;
+                            /** @description Their ARR (as of their last move) */
+                            arr: number;
+                            /** @description Accounts and ARR per (from → to), most ARR first */
+                            moves: {
+                                /** @enum {string} */
+                                from: "red" | "yellow" | "green";
+                                /** @enum {string} */
+                                to: "red" | "yellow" | "green";
+                                accounts: number;
+                                arr: number;
+                            }[];
+                            /** @description Accounts that moved during the week but ended it in the tier they started in (not listed) */
+                            returned: number;
+                            /** @description The moved accounts per owner, by owner name */
+                            owners: {
+                                /** @description The account owner (null: no owner) */
+                                owner: string | null;
+                                /** @description At most 15, most ARR first */
+                                accounts: {
+                                    id: string;
+                                    name: string | null;
+                                    arr: number | null;
+                                    /**
+                                     * @description Its risk tier when the week began (before its first move in the week)
+                                     * @enum {string}
+                                     */
+                                    from: "red" | "yellow" | "green";
+                                    /**
+                                     * @description Its risk tier when the week ended (after its last move)
+                                     * @enum {string}
+                                     */
+                                    to: "red" | "yellow" | "green";
+                                    /** @description The churn probability of its last move */
+                                    churnProbability: number | null;
+                                }[];
+                                /** @description The owner's accounts in this section that are not listed */
+                                more: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "red-drivers";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-red-drivers
+                             * @enum {string}
+                             */
+                            query: "insights-red-drivers";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts whose current risk tier is red */
+                            redAccounts: number;
+                            /** @description Their ARR */
+                            redArr: number;
+                            /** @description The previous stored digest's week; null for the first digest */
+                            comparedWith: string | null;
+                            /** @description Each driver that is the top one of some red ARR now or was in the previous digest, largest share first */
+                            drivers: {
+                                /** @description The column of the top risk-raising driver; null: the latest score names none */
+                                feature: string | null;
+                                /** @description The CS signal the column holds (logins, tickets, ...), when recognised */
+                                signal: string | null;
+                                /** @description The driver in words */
+                                label: string;
+                                /** @description Red accounts whose top risk-raising driver it is */
+                                accounts: number;
+                                /** @description Their ARR */
+                                arr: number;
+                                /** @description arr ÷ red ARR (null when red ARR is 0) */
+                                share: number | null;
+                                /** @description Its share in the previous stored digest (null: none, or not there) */
+                                previousShare: number | null;
+                                /** @description share − previousShare */
+                                change: number | null;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "expansion-ready";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-expansion-ready
+                             * @enum {string}
+                             */
+                            query: "insights-expansion-ready";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts that turned expansion-ready (blue) during the week */
+                            accounts: number;
+                            /** @description Their ARR */
+                            arr: number;
+                            /** @description Those accounts per owner, by owner name */
+                            owners: {
+                                /** @description The account owner (null: no owner) */
+                                owner: string | null;
+                                /** @description At most 15, most ARR first */
+                                accounts: {
+                                    id: string;
+                                    name: string | null;
+                                    arr: number | null;
+                                    expansionProbability: number | null;
+                                    /** @description Why it is ready, in words */
+                                    reason: string | null;
+                                }[];
+                                /** @description The owner's accounts in this section that are not listed */
+                                more: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "impact";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: impact
+                             * @enum {string}
+                             */
+                            query: "impact";
+                            /** @description The section in words */
+                            text: string;
+                            from: string;
+                            to: string;
+                            /** @description The day outcome windows were judged closed on */
+                            asOf: string;
+                            /** @description Accounts that got the playbook */
+                            treated: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /** @description Accounts held out of playbooks (the randomized control group) */
+                            control: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /**
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @enum {string|null}
+                             */
+                            method: "cupac" | "newcombe" | null;
+                            uplift: {
+                                /** @description Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            relativeImprovement: {
+                                /** @description uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            arrProtected: {
+                                /** @description uplift × treated ARR, with the uplift's interval × treated ARR */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            /** @description Assignments in the period whose outcome window (assignedAt + windowDays) is still open: left out */
+                            pendingAccounts: number;
+                            /** @description One sentence. It claims a figure only when the uplift's 95% lower bound is above zero; otherwise it says the effect is not yet distinguishable from zero and how many more accounts are needed */
+                            summary: string;
+                        } | {
+                            /** @enum {string} */
+                            id: "adoption";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-adoption
+                             * @enum {string}
+                             */
+                            query: "insights-adoption";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description The day the report ends at (YYYY-MM-DD, UTC) */
+                            asOf: string;
+                            /** @description The last 5 workdays (Monday to Friday) ending at asOf, oldest first */
+                            workdays: string[];
+                            minActiveDays: number;
+                            /** @description Share of owners active on at least minActiveDays of the workdays; null with no owners */
+                            share: number | null;
+                            activeOwners: number;
+                            /** @description Every distinct account owner, plus anyone with usage on the workdays */
+                            ownerCount: number;
+                            /** @description Owners active on fewer than minActiveDays of the workdays, fewest first */
+                            below: {
+                                owner: string;
+                                /** @description Workdays considered with any use */
+                                activeDays: number;
+                                /** @description Accounts the owner owns */
+                                accounts: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "model-health";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-model-health
+                             * @enum {string}
+                             */
+                            query: "insights-model-health";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description The active churn model; null when none is active */
+                            modelVersion: string | null;
+                            /** @description Whether monitoring has computed figures for it by the end of the week */
+                            monitored: boolean;
+                            /** @description When monitoring computed these figures (the latest before the week ended); null when it has not run */
+                            computedAt: string | null;
+                            scoresEvaluated: number | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description The three signals with the largest PSI */
+                            topDrift: {
+                                feature: string;
+                                psi: number;
+                            }[];
+                        })[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_GenerateInsights: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The week to build; default the week that just ended */
+                    week?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The week's final digest, already stored (nothing was built or sent) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The ISO week, e.g. 2026-W49 */
+                        week: string;
+                        /** @description When the digest was built */
+                        generatedAt: string;
+                        /** @description The insights.weekly event that sent it; null for a preview */
+                        eventId: string | null;
+                        /** @description Built after the week ended; false for a preview of the week in progress (rebuilt until it ends, and never sent) */
+                        complete: boolean;
+                        /** @description tier-moves, red-drivers, expansion-ready, impact, adoption, model-health, in that order */
+                        sections: ({
+                            /** @enum {string} */
+                            id: "tier-moves";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-tier-moves
+                             * @enum {string}
+                             */
+                            query: "insights-tier-moves";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts whose risk tier at the end of the week differs from the one they started it in */
+                            accounts: number;
+                            /** @description Their ARR (as of their last move) */
+                            arr: number;
+                            /** @description Accounts and ARR per (from → to), most ARR first */
+                            moves: {
+                                /** @enum {string} */
+                                from: "red" | "yellow" | "green";
+                                /** @enum {string} */
+                                to: "red" | "yellow" | "green";
+                                accounts: number;
+                                arr: number;
+                            }[];
+                            /** @description Accounts that moved during the week but ended it in the tier they started in (not listed) */
+                            returned: number;
+                            /** @description The moved accounts per owner, by owner name */
+                            owners: {
+                                /** @description The account owner (null: no owner) */
+                                owner: string | null;
+                                /** @description At most 15, most ARR first */
+                                accounts: {
+                                    id: string;
+                                    name: string | null;
+                                    arr: number | null;
+                                    /**
+                                     * @description Its risk tier when the week began (before its first move in the week)
+                                     * @enum {string}
+                                     */
+                                    from: "red" | "yellow" | "green";
+                                    /**
+                                     * @description Its risk tier when the week ended (after its last move)
+                                     * @enum {string}
+                                     */
+                                    to: "red" | "yellow" | "green";
+                                    /** @description The churn probability of its last move */
+                                    churnProbability: number | null;
+                                }[];
+                                /** @description The owner's accounts in this section that are not listed */
+                                more: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "red-drivers";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-red-drivers
+                             * @enum {string}
+                             */
+                            query: "insights-red-drivers";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts whose current risk tier is red */
+                            redAccounts: number;
+                            /** @description Their ARR */
+                            redArr: number;
+                            /** @description The previous stored digest's week; null for the first digest */
+                            comparedWith: string | null;
+                            /** @description Each driver that is the top one of some red ARR now or was in the previous digest, largest share first */
+                            drivers: {
+                                /** @description The column of the top risk-raising driver; null: the latest score names none */
+                                feature: string | null;
+                                /** @description The CS signal the column holds (logins, tickets, ...), when recognised */
+                                signal: string | null;
+                                /** @description The driver in words */
+                                label: string;
+                                /** @description Red accounts whose top risk-raising driver it is */
+                                accounts: number;
+                                /** @description Their ARR */
+                                arr: number;
+                                /** @description arr ÷ red ARR (null when red ARR is 0) */
+                                share: number | null;
+                                /** @description Its share in the previous stored digest (null: none, or not there) */
+                                previousShare: number | null;
+                                /** @description share − previousShare */
+                                change: number | null;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "expansion-ready";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-expansion-ready
+                             * @enum {string}
+                             */
+                            query: "insights-expansion-ready";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts that turned expansion-ready (blue) during the week */
+                            accounts: number;
+                            /** @description Their ARR */
+                            arr: number;
+                            /** @description Those accounts per owner, by owner name */
+                            owners: {
+                                /** @description The account owner (null: no owner) */
+                                owner: string | null;
+                                /** @description At most 15, most ARR first */
+                                accounts: {
+                                    id: string;
+                                    name: string | null;
+                                    arr: number | null;
+                                    expansionProbability: number | null;
+                                    /** @description Why it is ready, in words */
+                                    reason: string | null;
+                                }[];
+                                /** @description The owner's accounts in this section that are not listed */
+                                more: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "impact";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: impact
+                             * @enum {string}
+                             */
+                            query: "impact";
+                            /** @description The section in words */
+                            text: string;
+                            from: string;
+                            to: string;
+                            /** @description The day outcome windows were judged closed on */
+                            asOf: string;
+                            /** @description Accounts that got the playbook */
+                            treated: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /** @description Accounts held out of playbooks (the randomized control group) */
+                            control: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /**
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @enum {string|null}
+                             */
+                            method: "cupac" | "newcombe" | null;
+                            uplift: {
+                                /** @description Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            relativeImprovement: {
+                                /** @description uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            arrProtected: {
+                                /** @description uplift × treated ARR, with the uplift's interval × treated ARR */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            /** @description Assignments in the period whose outcome window (assignedAt + windowDays) is still open: left out */
+                            pendingAccounts: number;
+                            /** @description One sentence. It claims a figure only when the uplift's 95% lower bound is above zero; otherwise it says the effect is not yet distinguishable from zero and how many more accounts are needed */
+                            summary: string;
+                        } | {
+                            /** @enum {string} */
+                            id: "adoption";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-adoption
+                             * @enum {string}
+                             */
+                            query: "insights-adoption";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description The day the report ends at (YYYY-MM-DD, UTC) */
+                            asOf: string;
+                            /** @description The last 5 workdays (Monday to Friday) ending at asOf, oldest first */
+                            workdays: string[];
+                            minActiveDays: number;
+                            /** @description Share of owners active on at least minActiveDays of the workdays; null with no owners */
+                            share: number | null;
+                            activeOwners: number;
+                            /** @description Every distinct account owner, plus anyone with usage on the workdays */
+                            ownerCount: number;
+                            /** @description Owners active on fewer than minActiveDays of the workdays, fewest first */
+                            below: {
+                                owner: string;
+                                /** @description Workdays considered with any use */
+                                activeDays: number;
+                                /** @description Accounts the owner owns */
+                                accounts: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "model-health";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-model-health
+                             * @enum {string}
+                             */
+                            query: "insights-model-health";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description The active churn model; null when none is active */
+                            modelVersion: string | null;
+                            /** @description Whether monitoring has computed figures for it by the end of the week */
+                            monitored: boolean;
+                            /** @description When monitoring computed these figures (the latest before the week ended); null when it has not run */
+                            computedAt: string | null;
+                            scoresEvaluated: number | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description The three signals with the largest PSI */
+                            topDrift: {
+                                feature: string;
+                                psi: number;
+                            }[];
+                        })[];
+                    };
+                };
+            };
+            /** @description Built and stored (and, for a week that has ended, sent) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The ISO week, e.g. 2026-W49 */
+                        week: string;
+                        /** @description When the digest was built */
+                        generatedAt: string;
+                        /** @description The insights.weekly event that sent it; null for a preview */
+                        eventId: string | null;
+                        /** @description Built after the week ended; false for a preview of the week in progress (rebuilt until it ends, and never sent) */
+                        complete: boolean;
+                        /** @description tier-moves, red-drivers, expansion-ready, impact, adoption, model-health, in that order */
+                        sections: ({
+                            /** @enum {string} */
+                            id: "tier-moves";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-tier-moves
+                             * @enum {string}
+                             */
+                            query: "insights-tier-moves";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts whose risk tier at the end of the week differs from the one they started it in */
+                            accounts: number;
+                            /** @description Their ARR (as of their last move) */
+                            arr: number;
+                            /** @description Accounts and ARR per (from → to), most ARR first */
+                            moves: {
+                                /** @enum {string} */
+                                from: "red" | "yellow" | "green";
+                                /** @enum {string} */
+                                to: "red" | "yellow" | "green";
+                                accounts: number;
+                                arr: number;
+                            }[];
+                            /** @description Accounts that moved during the week but ended it in the tier they started in (not listed) */
+                            returned: number;
+                            /** @description The moved accounts per owner, by owner name */
+                            owners: {
+                                /** @description The account owner (null: no owner) */
+                                owner: string | null;
+                                /** @description At most 15, most ARR first */
+                                accounts: {
+                                    id: string;
+                                    name: string | null;
+                                    arr: number | null;
+                                    /**
+                                     * @description Its risk tier when the week began (before its first move in the week)
+                                     * @enum {string}
+                                     */
+                                    from: "red" | "yellow" | "green";
+                                    /**
+                                     * @description Its risk tier when the week ended (after its last move)
+                                     * @enum {string}
+                                     */
+                                    to: "red" | "yellow" | "green";
+                                    /** @description The churn probability of its last move */
+                                    churnProbability: number | null;
+                                }[];
+                                /** @description The owner's accounts in this section that are not listed */
+                                more: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "red-drivers";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-red-drivers
+                             * @enum {string}
+                             */
+                            query: "insights-red-drivers";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts whose current risk tier is red */
+                            redAccounts: number;
+                            /** @description Their ARR */
+                            redArr: number;
+                            /** @description The previous stored digest's week; null for the first digest */
+                            comparedWith: string | null;
+                            /** @description Each driver that is the top one of some red ARR now or was in the previous digest, largest share first */
+                            drivers: {
+                                /** @description The column of the top risk-raising driver; null: the latest score names none */
+                                feature: string | null;
+                                /** @description The CS signal the column holds (logins, tickets, ...), when recognised */
+                                signal: string | null;
+                                /** @description The driver in words */
+                                label: string;
+                                /** @description Red accounts whose top risk-raising driver it is */
+                                accounts: number;
+                                /** @description Their ARR */
+                                arr: number;
+                                /** @description arr ÷ red ARR (null when red ARR is 0) */
+                                share: number | null;
+                                /** @description Its share in the previous stored digest (null: none, or not there) */
+                                previousShare: number | null;
+                                /** @description share − previousShare */
+                                change: number | null;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "expansion-ready";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-expansion-ready
+                             * @enum {string}
+                             */
+                            query: "insights-expansion-ready";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description Accounts that turned expansion-ready (blue) during the week */
+                            accounts: number;
+                            /** @description Their ARR */
+                            arr: number;
+                            /** @description Those accounts per owner, by owner name */
+                            owners: {
+                                /** @description The account owner (null: no owner) */
+                                owner: string | null;
+                                /** @description At most 15, most ARR first */
+                                accounts: {
+                                    id: string;
+                                    name: string | null;
+                                    arr: number | null;
+                                    expansionProbability: number | null;
+                                    /** @description Why it is ready, in words */
+                                    reason: string | null;
+                                }[];
+                                /** @description The owner's accounts in this section that are not listed */
+                                more: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "impact";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: impact
+                             * @enum {string}
+                             */
+                            query: "impact";
+                            /** @description The section in words */
+                            text: string;
+                            from: string;
+                            to: string;
+                            /** @description The day outcome windows were judged closed on */
+                            asOf: string;
+                            /** @description Accounts that got the playbook */
+                            treated: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /** @description Accounts held out of playbooks (the randomized control group) */
+                            control: {
+                                /** @description Assignments in the arm whose outcome window has closed (an account that entered a tier twice counts twice) */
+                                accounts: number;
+                                /** @description Of them, those with a `churned` outcome dated from the assignment day to the assignment day + windowDays */
+                                churned: number;
+                                /** @description churned ÷ accounts, unadjusted; null without accounts */
+                                churnRate: number | null;
+                                /** @description Σ ARR at assignment */
+                                arr: number;
+                            };
+                            /**
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @enum {string|null}
+                             */
+                            method: "cupac" | "newcombe" | null;
+                            uplift: {
+                                /** @description Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            relativeImprovement: {
+                                /** @description uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            arrProtected: {
+                                /** @description uplift × treated ARR, with the uplift's interval × treated ARR */
+                                estimate: number | null;
+                                /** @description 95% interval [lo, hi]; null with too little data (see `reasons`) */
+                                ci95: [
+                                    number,
+                                    number
+                                ] | null;
+                            };
+                            /** @description Assignments in the period whose outcome window (assignedAt + windowDays) is still open: left out */
+                            pendingAccounts: number;
+                            /** @description One sentence. It claims a figure only when the uplift's 95% lower bound is above zero; otherwise it says the effect is not yet distinguishable from zero and how many more accounts are needed */
+                            summary: string;
+                        } | {
+                            /** @enum {string} */
+                            id: "adoption";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-adoption
+                             * @enum {string}
+                             */
+                            query: "insights-adoption";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description The day the report ends at (YYYY-MM-DD, UTC) */
+                            asOf: string;
+                            /** @description The last 5 workdays (Monday to Friday) ending at asOf, oldest first */
+                            workdays: string[];
+                            minActiveDays: number;
+                            /** @description Share of owners active on at least minActiveDays of the workdays; null with no owners */
+                            share: number | null;
+                            activeOwners: number;
+                            /** @description Every distinct account owner, plus anyone with usage on the workdays */
+                            ownerCount: number;
+                            /** @description Owners active on fewer than minActiveDays of the workdays, fewest first */
+                            below: {
+                                owner: string;
+                                /** @description Workdays considered with any use */
+                                activeDays: number;
+                                /** @description Accounts the owner owns */
+                                accounts: number;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            id: "model-health";
+                            title: string;
+                            /**
+                             * @description The README query (README "Insights") that reproduces this section's figures: insights-model-health
+                             * @enum {string}
+                             */
+                            query: "insights-model-health";
+                            /** @description The section in words */
+                            text: string;
+                            /** @description The active churn model; null when none is active */
+                            modelVersion: string | null;
+                            /** @description Whether monitoring has computed figures for it by the end of the week */
+                            monitored: boolean;
+                            /** @description When monitoring computed these figures (the latest before the week ended); null when it has not run */
+                            computedAt: string | null;
+                            scoresEvaluated: number | null;
+                            /** @description ROC-AUC of the evaluated scores against their outcomes */
+                            auc: number | null;
+                            /** @description Mean squared error of the probabilities */
+                            brier: number | null;
+                            /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                            precisionAtRed: number | null;
+                            /** @description Share of churners whose score was red */
+                            recallAtRed: number | null;
+                            maxFeaturePsi: number | null;
+                            /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                            predictionPsi: number | null;
+                            /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                            alerts: string[];
+                            /** @description The three signals with the largest PSI */
+                            topDrift: {
+                                feature: string;
+                                psi: number;
+                            }[];
+                        })[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,7 @@
  * To add a cron job: write `(env, now, ctx) => Promise<void>` in its concept's folder, add the
  * cron string to `[triggers] crons` in wrangler.toml and the job here.
  */
+import { runWeeklyInsights } from "./insights/digest";
 import { runDailyMonitoring } from "./monitoring/job";
 import { consumeRescoreChunks, consumeRescoreDeadLetters, startDailyRescoring } from "./rescoring/consumer";
 import { consumeRetention, consumeRetentionDeadLetters, startDailyRetention } from "./retention/consumer";
@@ -23,6 +24,8 @@ export const CRONS: Record<string, readonly CronJob[]> = {
   // Rescoring first: each retention range waits until the day's run has rescored it.
   "0 2 * * *": [startDailyRescoring, sweepOutbox, startDailyRetention],
   "17 3 * * *": [runDailyMonitoring],
+  // Monday 01:00: after Sunday's rescoring and monitoring, before Monday's rescoring and retention.
+  "0 1 * * 1": [runWeeklyInsights],
 };
 
 export const QUEUES: Record<string, QueueConsumer> = {

@@ -8,6 +8,7 @@ import { accountsRoutes } from "../accounts/routes";
 import { adoptionRoutes } from "../adoption/routes";
 import { feedbackRoutes } from "../feedback/routes";
 import { impactRoutes } from "../impact/routes";
+import { insightsRoutes } from "../insights/routes";
 import { interventionsRoutes } from "../interventions/routes";
 import { modelsRoutes } from "../models/routes";
 import { monitoringRoutes } from "../monitoring/routes";
@@ -24,7 +25,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();

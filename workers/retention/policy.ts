@@ -30,7 +30,7 @@ export interface RetentionPolicy {
  * sizes (README, "Scale and retention"): drivers only on current scores; every score of today and
  * yesterday, then the first of each month to 120 days (the monitoring horizon of 90 days plus a
  * month); snapshots: the newest and the first of each month to 120 days (enough for
- * export-training at the horizon); events 7 days; shadow scores of today's and yesterday's runs.
+ * export-training at the horizon); events 14 days (a weekly insights digest stays reproducible from D1 for the week after it); shadow scores of today's and yesterday's runs.
  */
 export const DEFAULT_RETENTION: RetentionPolicy = {
   scoreDriversDays: 0,
@@ -40,7 +40,7 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
   snapshotDailyDays: 0,
   snapshotWeeklyDays: 0,
   snapshotMonthlyDays: 120,
-  eventDays: 7,
+  eventDays: 14,
   shadowDays: 1,
 };
 
