@@ -17,7 +17,14 @@ export const Features = z
   .record(z.string().min(1).max(200), SignalValue)
   .describe("Signals keyed by your own column names, e.g. {\"tenure\": 2, \"Contract\": \"Month-to-month\"}");
 
-export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD").refine((s) => !Number.isNaN(Date.parse(s)), "is not a real date");
+/** A calendar day as YYYY-MM-DD; a day that does not exist (2026-02-30) is refused, not rolled over. */
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
+  .refine((s) => {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
+  }, "is not a real date");
 
 export const ProblemDetails = z.object({
   type: z.string(),
