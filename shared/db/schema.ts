@@ -226,6 +226,7 @@ export const EVENT_TYPES = [
   "account.trend_changed",
   "account.playbook_recommended",
   "insights.weekly",
+  "export.ready",
   "model.performance_degraded",
   "model.drift_detected",
   "rescore.completed",
@@ -375,3 +376,5 @@ export const shadowScores = sqliteTable(
 
 // Playbooks, interventions, the holdout, feedback, adoption and insights (issue 11).
 export * from "./cs-schema";
+// Model activations and CRM exports (issue 12).
+export * from "./revenue-schema";
