@@ -816,6 +816,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/opportunities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Expansion-ready accounts with their expected expansion ARR, totals per owner and segment, and the trend
+         * @description Each expansion-ready (blue) account's expected expansion ARR = expansion probability × ARR × the median expansion share of similar accounts (same `segment` signal; `expanded` outcomes with an amount in the last 365 days, amount ÷ ARR; at least 5, else the portfolio's median, else 20%). `sizeBases` says which basis each segment used. Totals cover every expansion-ready account (filters apply to the list and the totals alike); `previous` is the same totals from the scores of the rescoring before the latest one.
+         */
+        get: operations["get_ListOpportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4558,7 +4578,7 @@ export interface operations {
                     /** @description https URL of the receiver (http://127.0.0.1:PORT or http://localhost:PORT too when WEBHOOK_ALLOW_LOOPBACK is on) */
                     url: string;
                     /** @description Event types to receive */
-                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    events: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "export.ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
                     description?: string | null;
                     /**
                      * @description Default standard
@@ -4718,7 +4738,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "pending" | "succeeded" | "retrying" | "failed" | "dead";
-                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
+                eventType?: "account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "export.ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed";
                 /** @description Page size, default 50, at most 200 */
                 limit?: number;
                 cursor?: string;
@@ -5413,7 +5433,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url?: string;
-                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
+                    events?: ("account.risk_tier_changed" | "account.expansion_ready" | "account.trend_changed" | "account.playbook_recommended" | "insights.weekly" | "export.ready" | "model.performance_degraded" | "model.drift_detected" | "rescore.completed" | "*")[];
                     description?: string | null;
                     /**
                      * @description standard: Standard Webhooks JSON `{type, timestamp, data}`; slack: a Slack incoming-webhook message `{text, blocks}`
@@ -10430,6 +10450,173 @@ export interface operations {
             };
             /** @description Body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListOpportunities: {
+        parameters: {
+            query?: {
+                owner?: string;
+                /** @description The `segment` signal's value */
+                segment?: string;
+                /** @description Accounts listed, largest expected expansion first; default 100 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The expansion pipeline */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asOf: string;
+                        method: string;
+                        sizeBases: {
+                            /** @description A segment, or "all" for the portfolio-wide basis */
+                            segment: string;
+                            /** @description Median expansion amount ÷ ARR */
+                            share: number;
+                            expansions: number;
+                            /** @enum {string} */
+                            source: "segment" | "portfolio" | "default";
+                        }[];
+                        /** @description Largest expected expansion ARR first, at most `limit` */
+                        opportunities: {
+                            id: string;
+                            name: string | null;
+                            owner: string | null;
+                            segment: string | null;
+                            arr: number | null;
+                            renewalDate: string | null;
+                            expansionProbability: number;
+                            /** @description `model` or `scorecard` */
+                            expansionSource: string | null;
+                            /** @description Why the account is expansion-ready, in a CSM's words */
+                            reason: string | null;
+                            /** @description ARR × the size basis's share: the expansion if it happens */
+                            sizeEstimate: number;
+                            /** @enum {string} */
+                            sizeBasis: "segment" | "portfolio" | "default";
+                            /** @description expansionProbability × sizeEstimate */
+                            expectedExpansionArr: number;
+                        }[];
+                        totals: {
+                            accounts: number;
+                            arr: number;
+                            expectedExpansionArr: number;
+                            /** @description Largest expected expansion first */
+                            byOwner: {
+                                owner: string | null;
+                                accounts: number;
+                                arr: number;
+                                expectedExpansionArr: number;
+                            }[];
+                            bySegment: {
+                                /** @description The `segment` signal; null when accounts carry none */
+                                segment: string | null;
+                                accounts: number;
+                                arr: number;
+                                expectedExpansionArr: number;
+                            }[];
+                            /** @description The same totals from the scores of the rescoring before the latest one (today's size bases); null until two rescorings have finished */
+                            previous: {
+                                runId: string;
+                                rescoredAt: string;
+                                accounts: number;
+                                arr: number;
+                                expectedExpansionArr: number;
+                            } | null;
+                            /** @description Current minus previous */
+                            change: {
+                                accounts: number;
+                                arr: number;
+                                expectedExpansionArr: number;
+                            } | null;
+                        };
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

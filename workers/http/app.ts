@@ -12,6 +12,7 @@ import { insightsRoutes } from "../insights/routes";
 import { interventionsRoutes } from "../interventions/routes";
 import { modelsRoutes } from "../models/routes";
 import { monitoringRoutes } from "../monitoring/routes";
+import { opportunitiesRoutes } from "../opportunities/routes";
 import { playbooksRoutes } from "../playbooks/routes";
 import { rescoringRoutes } from "../rescoring/routes";
 import { scoringRoutes } from "../scoring/routes";
@@ -25,7 +26,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();
