@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { chooseDemo, type Log, prepareDemo, saasDemo } from "../../training/demo/demos";
-import { AT_RISK, generateSaasPortfolio, HEALTHY, type SaasAccount, saasRates, WEEKS } from "../../training/demo/saas";
+import { AT_RISK, generateSaasPortfolio, HEALTHY, type SaasAccount, WEEKS } from "../../training/demo/saas";
+import { saasRates } from "../../training/demo/saas-stats";
 import { trainingAsOfDays } from "../../training/demo/saas-load";
 import { UsageError } from "../../training/errors";
 import { type LocalPlatform, openLocalPlatform } from "../../training/platform";
@@ -50,7 +51,9 @@ describe("the SaaS demo generator", () => {
   it("churns, expands, drifts and recovers at plausible yearly rates, on every seed", () => {
     for (const p of [portfolio, generateSaasPortfolio({ seed: 99, today: TODAY })]) {
       const r = saasRates(p);
-      expect(r.churned).toBeGreaterThanOrEqual(0.1);
+      // The simulated CS team's playbooks save some accounts: churn is about 1.5 points below the
+      // 11.6–13.3% it would be without them (the true-effect test in demo-saas-playbooks.test.ts), so 9% is the floor.
+      expect(r.churned).toBeGreaterThanOrEqual(0.09);
       expect(r.churned).toBeLessThanOrEqual(0.15);
       expect(r.churnedMidTerm).toBeGreaterThan(0);
       expect(r.churnedMidTerm).toBeLessThan(r.churned * 0.2);
@@ -59,7 +62,8 @@ describe("the SaaS demo generator", () => {
       expect(r.drifted).toBeGreaterThanOrEqual(0.08);
       expect(r.drifted).toBeLessThanOrEqual(0.3);
       expect(r.recovered).toBeGreaterThanOrEqual(0.04);
-      expect(r.recovered).toBeLessThan(r.drifted);
+      // Red playbooks pull at-risk accounts back, so recovering is now about as common as drifting.
+      expect(r.recovered).toBeLessThan(r.drifted * 1.3);
       expect(r.renewed + r.churned).toBeGreaterThan(0.95); // nearly every contract comes up in the year
     }
   });

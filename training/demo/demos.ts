@@ -14,9 +14,11 @@ import { publishLocal } from "../registry";
 import { accountCount, scoreSnapshotHistory, scoreStaleAccounts, seedTelcoAccounts } from "../seed";
 import { train } from "../train";
 import type { TrainResult } from "../train/types";
-import { generateSaasPortfolio, WEEKS } from "./saas";
+import { generateSaasPortfolio, type SaasPortfolio, WEEKS } from "./saas";
 import { loadSaasPortfolio, SAAS_HORIZON_DAYS, trainSaasModel } from "./saas-load";
+import { fillSaasPlaybookScores, loadSaasPlaybooks, playbookScoresPending, regenerateSaasPortfolio } from "./saas-load-playbooks";
 import { rebuildHealthHistoryStatement } from "../../shared/db/scores";
+import type { ActiveModels } from "../../shared/cs/assess";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const TELCO = path.join(root, "training/data/telco.csv");
@@ -37,6 +39,8 @@ export interface Demo {
   historySource: string | null;
   /** Churned accounts keep their last score instead of a new one (`scoreStaleAccounts`' skipChurned). */
   skipChurned: boolean;
+  /** What the demo's data still needs once every score is written (the SaaS demo: its holdout's churn probabilities and CSM feedback). */
+  afterScoring?(d1: D1Database, models: ActiveModels, log: Log): Promise<void>;
   /** A request body's features and an account id for the printed curl examples. */
   example: { accountId: string; features: Record<string, RawValue> };
 }
@@ -77,34 +81,46 @@ export const SAAS_ACCOUNTS = 3000;
  * @example
  *   await prepareDemo(env, saasDemo(1000), { modelsDir, log });
  */
-export const saasDemo = (accounts = SAAS_ACCOUNTS): Demo => ({
-  name: "saas",
-  stateDir: ".wrangler/state-saas",
-  async load(d1, log) {
-    log.step(`no accounts yet: loading the synthetic SaaS demo portfolio (${accounts.toLocaleString("en-US")} accounts, ${WEEKS} weekly snapshots each; simulated, not real data: see training/demo/saas.ts)`);
-    const started = performance.now();
-    const p = generateSaasPortfolio({ accounts });
-    const counts = await loadSaasPortfolio(d1, p);
-    const kinds = p.accounts.flatMap((a) => a.outcomes.map((o) => o.type));
-    const n = (t: string) => kinds.filter((k) => k === t).length;
-    log.info(`loaded ${counts.accounts} accounts, ${counts.snapshots} weekly snapshots (${p.weeks[0]} to ${p.today}) and ${counts.outcomes} outcomes (${n("churned")} churned, ${n("renewed")} renewed, ${n("expanded")} expanded) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  },
-  async train(d1, out, log) {
-    log.step(`no active model: training one on the demo's own history (export-training at every 4th week, churn within ${SAAS_HORIZON_DAYS} days as the label)`);
-    const { set, data, ...result } = await trainSaasModel(d1, out);
-    log.info(`training set ${path.relative(root, data)}: ${set.rows.length} account-weeks, ${set.churned} churned within ${SAAS_HORIZON_DAYS} days, ${set.alreadyChurned} left out as already churned`);
-    return {
-      result,
-      report: `npm run train -- --data ${path.relative(root, data)} --label churned --positive yes --id account_id --exclude expanded --time snapshot_as_of --out DIR`,
-    };
-  },
-  historySource: "demo-history",
-  skipChurned: true,
-  example: {
-    accountId: "SAAS-00001",
-    features: { segment: "SMB", logins_30d: 6, feature_adoption: 0.22, support_tickets_30d: 5, meetings_90d: 0, days_since_qbr: 140, seats: 25, seats_used: 14, days_to_renewal: 45 },
-  },
-});
+export const saasDemo = (accounts = SAAS_ACCOUNTS): Demo => {
+  let loaded: SaasPortfolio | undefined;
+  return {
+    name: "saas",
+    stateDir: ".wrangler/state-saas",
+    async load(d1, log) {
+      log.step(`no accounts yet: loading the synthetic SaaS demo portfolio (${accounts.toLocaleString("en-US")} accounts, ${WEEKS} weekly snapshots each; simulated, not real data: see training/demo/saas.ts)`);
+      const started = performance.now();
+      const p = generateSaasPortfolio({ accounts });
+      const counts = await loadSaasPortfolio(d1, p);
+      const cs = await loadSaasPlaybooks(d1, p);
+      loaded = p;
+      const kinds = p.accounts.flatMap((a) => a.outcomes.map((o) => o.type));
+      const n = (t: string) => kinds.filter((k) => k === t).length;
+      log.info(`loaded ${counts.accounts} accounts, ${counts.snapshots} weekly snapshots (${p.weeks[0]} to ${p.today}) and ${counts.outcomes} outcomes (${n("churned")} churned, ${n("renewed")} renewed, ${n("expanded")} expanded) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      log.info(`the simulated CS team's year: ${cs.assignments} holdout assignments (${cs.control} control, HOLDOUT_SHARE ${p.holdoutShare}), ${cs.interventions} interventions, ${cs.usage} owner_usage rows`);
+    },
+    async afterScoring(d1, models, log) {
+      if (!(await playbookScoresPending(d1))) return;
+      const p = loaded ?? (await regenerateSaasPortfolio(d1));
+      const filled = await fillSaasPlaybookScores(d1, p, models);
+      log.info(`holdout assignments carry the churn probability of their entry week's score; ${filled.feedback} CSM verdicts on past scores (GET /v1/impact, GET /v1/feedback/accuracy)`);
+    },
+    async train(d1, out, log) {
+      log.step(`no active model: training one on the demo's own history (export-training at every 4th week, churn within ${SAAS_HORIZON_DAYS} days as the label)`);
+      const { set, data, ...result } = await trainSaasModel(d1, out);
+      log.info(`training set ${path.relative(root, data)}: ${set.rows.length} account-weeks, ${set.churned} churned within ${SAAS_HORIZON_DAYS} days, ${set.alreadyChurned} left out as already churned`);
+      return {
+        result,
+        report: `npm run train -- --data ${path.relative(root, data)} --label churned --positive yes --id account_id --exclude expanded --time snapshot_as_of --out DIR`,
+      };
+    },
+    historySource: "demo-history",
+    skipChurned: true,
+    example: {
+      accountId: "SAAS-00001",
+      features: { segment: "SMB", logins_30d: 6, feature_adoption: 0.22, support_tickets_30d: 5, meetings_90d: 0, days_since_qbr: 140, seats: 25, seats_used: 14, days_to_renewal: 45 },
+    },
+  };
+};
 
 /**
  * The demo chosen by `--demo NAME` in `argv`, else FORESIGHT_DEMO, else Telco; throws a
@@ -175,6 +191,7 @@ export async function prepareDemo(env: Env, demo: Demo, o: { modelsDir: string; 
     // Trajectories read each account's weekly health from its row: build it from the history just written.
     await env.DB.batch([rebuildHealthHistoryStatement(env.DB)]);
   }
+  await demo.afterScoring?.(env.DB, { churn, expansion }, log);
   if (demo.skipChurned) {
     const gone = await env.DB.prepare("SELECT count(DISTINCT account_id) AS n FROM outcomes WHERE type = 'churned'").first<{ n: number }>();
     if (gone?.n) log.info(`${gone.n} churned accounts keep their last score from before they left`);

@@ -24,8 +24,12 @@ export const Z_POWER_80 = 0.8416212335729143;
 /** Fewer accounts or churns than this in an arm: no estimate, no interval, reasons given. */
 export const MIN_ACCOUNTS_PER_ARM = 10;
 export const MIN_CHURNS_PER_ARM = 1;
-/** The Wald interval of `cupac` needs roughly normal arm means: this many churns and non-churns per arm, else `newcombe`. */
-export const MIN_EVENTS_FOR_WALD = 5;
+/**
+ * The Wald interval of `cupac` needs roughly normal arm means: this many churns and non-churns per
+ * arm, else `newcombe` (whose score interval holds up in small arms). 10 rather than the textbook 5:
+ * per-playbook and per-owner blocks with a dozen control accounts made false claims at 5 on the demo.
+ */
+export const MIN_EVENTS_FOR_WALD = 10;
 
 /** Days after an assignment into red within which a yellow or green score counts as a transition. */
 export const TRANSITION_DAYS = [30, 60, 90] as const;

@@ -11,7 +11,7 @@ import { fromSql } from "../../shared/db/rows";
 import { PLAYBOOK_TIERS, playbooks } from "../../shared/db/schema";
 import { type Db, db } from "../../shared/db/write";
 import { Problem } from "../http/problem";
-import { DEFAULT_PLAYBOOKS, type PlaybookDraft } from "./defaults";
+import { DEFAULT_PLAYBOOKS, type PlaybookDraft } from "../../shared/cs/default-playbooks";
 
 export type PlaybookRow = typeof playbooks.$inferSelect;
 

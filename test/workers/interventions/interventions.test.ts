@@ -10,7 +10,7 @@ import { addDays } from "../../../shared/days";
 import { playbooks } from "../../../shared/db/schema";
 import { db, today } from "../../../shared/db/write";
 import type { Intervention } from "../../../workers/interventions/schemas";
-import { DEFAULT_PLAYBOOKS } from "../../../workers/playbooks/defaults";
+import { DEFAULT_PLAYBOOKS } from "../../../shared/cs/default-playbooks";
 import { call, createKey, problemOf } from "../helpers";
 
 let ingest: string;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { armFor, holdoutConfig, holdoutDraw, standing, type StoredAssignment } from "../../../workers/playbooks/holdout";
-import { DEFAULT_PLAYBOOKS } from "../../../workers/playbooks/defaults";
+import { DEFAULT_PLAYBOOKS } from "../../../shared/cs/default-playbooks";
 import { driverFit, leadDaysWith, matchPlaybook, type PlaybookFacts } from "../../../workers/playbooks/policy";
 import { driverInWords, renderTemplate, templateErrors } from "../../../workers/playbooks/templates";
 

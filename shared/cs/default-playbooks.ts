@@ -7,7 +7,7 @@
  * yellow accounts driven by falling logins. Version 1 of each is written the first time playbooks
  * are read (store.ts); edits append versions and a deleted default stays retired.
  */
-import type { PlaybookStep, PlaybookTemplate, PlaybookTier } from "../../shared/db/schema";
+import type { PlaybookStep, PlaybookTemplate, PlaybookTier } from "../db/schema";
 
 export interface PlaybookDraft {
   id: string;
