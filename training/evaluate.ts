@@ -11,7 +11,7 @@ import { sha256Hex } from "../shared/hash";
 import { parseLabels, readCsvFile } from "./dataset";
 import { calibrationReport, intervalCoverage } from "./calibrate";
 import { UsageError } from "./errors";
-import { renderReport } from "./html-report";
+import { type HistoryEntry, renderReport } from "./html-report";
 import { count, fixed, formatPairs, formatQuality, formatTiers, percent, type TierRow, tierTable } from "./report";
 
 export interface LoadedModel {
@@ -65,6 +65,8 @@ export interface EvaluateOptions {
   positive?: string;
   /** Where to write the HTML report: default `report.html` next to the model; false for none. */
   report?: string | false;
+  /** The report's "Model history" (`training/history.ts` reads it): where from, and its entries newest first. */
+  history?: { source: string; entries: HistoryEntry[] };
 }
 
 export interface Evaluation {
@@ -93,6 +95,8 @@ export interface Evaluation {
   missingColumns: string[];
   /** Rows where at least one feature was missing or unreadable and was imputed. */
   rowsWithImputation: number;
+  /** The "Model history" entries, newest first, when asked for (`--history`). */
+  history: HistoryEntry[] | null;
   ms: number;
 }
 
@@ -148,6 +152,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     reportPath: null,
     missingColumns: artifact.features.map((f) => f.name).filter((n) => !file.csv.header.includes(n)),
     rowsWithImputation,
+    history: options.history?.entries ?? null,
     ms: 0,
   };
   if (options.report !== false) {
@@ -169,6 +174,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
         thresholds: artifact.tiers,
         importance: result.importance,
         generatedAt: new Date().toISOString(),
+        history: options.history,
       }),
     );
     result.reportPath = path;

@@ -1,8 +1,14 @@
 /**
  * The evaluation report: one self-contained HTML file (inline SVG, no scripts, no network) with
  * ROC, precision-recall, calibration and cumulative-gains charts, feature importance, precision
- * and recall per tier, and the confusion matrix at the tier thresholds.
+ * and recall per tier, the confusion matrix at the tier thresholds and, when asked for, the model
+ * history (each version against the one before it).
  */
+import type { Changelog } from "../shared/db/model-history";
+import { COMPARED_METRICS, describeHoldout } from "../shared/model/changelog";
+
+/** One version's entry in a model history: its changelog, or why it could not be read. */
+export type HistoryEntry = Changelog | { version: string; error: string };
 
 export interface CurvePoint {
   x: number;
@@ -112,6 +118,8 @@ export interface ReportInput {
   thresholds: { red: number; yellow: number };
   importance: { feature: string; meanAbs: number }[];
   generatedAt: string;
+  /** "Model history": where it was read from (the local registry, or model directories) and its entries, newest first. */
+  history?: { source: string; entries: HistoryEntry[] };
 }
 
 /** The whole report as one HTML document. */
@@ -161,6 +169,43 @@ ${table(["flag churn when", "churned & flagged", "stayed & flagged", "churned & 
 ${table(["predicted", "accounts", "mean predicted", "observed"], r.reliability.map((b) => [`${num(b.from, 1)}–${num(b.to, 1)}`, String(b.n), pct(b.meanPredicted), pct(b.observed)]))}
 <h2>Feature importance (mean |SHAP contribution|, log-odds)</h2>
 ${bars}
+${r.history ? historySection(r.history) : ""}
 </body></html>
 `;
+}
+
+const signed = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(3)}`);
+const orDash = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? "—" : num(v, d));
+
+/** "Model history": each version against the one before it, newest first. */
+function historySection(h: NonNullable<ReportInput["history"]>): string {
+  const entries = h.entries.map((e) => {
+    if ("error" in e) return `<h3><code>${esc(e.version)}</code></h3><p>Could not be read: ${esc(e.error)}</p>`;
+    const side = (d: Changelog["data"]["current"] | null, r: Changelog["recipe"]["current"] | null, ho: Changelog["metrics"]["holdout"]["current"], c: Changelog["calibration"]["current"] | null) =>
+      d
+        ? [
+            d.rows === null ? "—" : String(d.rows),
+            d.dateRange ? `${d.dateRange.column} ${d.dateRange.from} to ${d.dateRange.to}` : "—",
+            d.sha256 ? d.sha256.slice(0, 16) : "—",
+            r ? `${r.name ?? r.family}${r.hyperparameters ? ` ${JSON.stringify(r.hyperparameters)}` : ""}` : "—",
+            ho ? describeHoldout(ho) : "—",
+            c ? `${c.method ?? "—"}, ECE ${orDash(c.ece)}` : "—",
+          ]
+        : ["—", "—", "—", "—", "—", "—"];
+    const now = side(e.data.current, e.recipe.current, e.metrics.holdout.current, e.calibration.current);
+    const before = side(e.data.previous, e.recipe.previous, e.metrics.holdout.previous, e.calibration.previous);
+    const facts = ["rows", "date range", "data sha256", "recipe", "hold-out", "calibration"].map((f, k) => [f, now[k], before[k]]);
+    const basis = e.previousBasis === "replaced" ? "the version it replaced when activated" : "the version registered before it";
+    const m = e.monitoring;
+    return `<h3><code>${esc(e.version)}</code>${e.previous ? ` against <code>${esc(e.previous)}</code> (${basis})` : ""}</h3>
+<p>${esc(e.summary)}</p>
+${table(["", "this version", "previous"], facts)}
+<p>${e.metrics.holdout.sameDefinition === false ? "<strong>Different hold-outs:</strong> " : ""}${esc(e.metrics.holdout.note)}</p>
+${table(["metric", "this version", "previous", "change"], COMPARED_METRICS.map((k) => [k, orDash(e.metrics.current[k]), orDash(e.metrics.previous?.[k]), signed(e.metrics.deltas?.[k])]))}
+${e.topSignals.length ? table(["rank", "signal", "mean |SHAP|", "previous", "rank change"], e.topSignals.map((s) => [String(s.rank), s.name, num(s.meanAbsShap), orDash(s.previous), s.rankChange === null ? "—" : s.rankChange === 0 ? "=" : signed(s.rankChange).replace(/\.000$/, "")])) : "<p>No signal ranking recorded.</p>"}
+<p>Signals added: ${esc(e.signalsAdded.join(", ") || "none")}. Dropped: ${esc(e.signalsDropped.join(", ") || "none")}.</p>
+<p>Monitoring while active: ${m.latest ? `${m.count} computation(s); latest ${esc(m.latest.computedAt)}: ROC-AUC ${orDash(m.latest.auc)}, precision at red ${orDash(m.latest.precisionAtRed)}, max signal PSI ${orDash(m.latest.maxFeaturePsi)}` : "none"}.
+Activations: ${e.activations.length ? e.activations.map((a) => `${esc(a.at)} by ${esc(a.by)}${a.previousVersion ? ` (replaced ${esc(a.previousVersion)})` : ""}`).join("; ") : "never activated"}.${e.notes.map((n) => ` ${esc(n)}`).join("")}</p>`;
+  });
+  return `<h2>Model history</h2>\n<p class="meta">${esc(h.source)}; newest first, each version against the one before it.</p>\n${entries.join("\n")}`;
 }

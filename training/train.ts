@@ -60,6 +60,7 @@ function summarise(run: TrainingRun, artifact: TrainResult["artifact"], written:
     version: artifact.version,
     dataFile: options.data,
     dataSha256: data.file.sha256,
+    dateRange: artifact.training.dateRange ?? null,
     label: { column: data.label, positive: data.positive, values: labels.values },
     rows: labels.rows.length,
     droppedMissingLabel: labels.missing,

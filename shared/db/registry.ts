@@ -5,9 +5,10 @@
  * artifact format, told apart by its tag: `foresight-model` (churn and expansion) and
  * `foresight-trajectory` (health trajectories).
  */
-import { and, eq, ne, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { db } from "./write";
-import { type ModelTarget, models } from "./schema";
+import type { SqlPick } from "./rows";
+import { type modelActivations, type ModelTarget, models } from "./schema";
 import { sha256Hex } from "../hash";
 import { type ModelArtifact, parseArtifact } from "../model/artifact";
 import { parseTrajectoryArtifact, TRAJECTORY_FORMAT, type TrajectoryArtifact } from "../model/trajectory";
@@ -51,13 +52,14 @@ export type PublishResult = Pick<typeof models.$inferSelect, "version" | "r2Key"
 
 /**
  * Stores an artifact in R2 and registers it in D1, optionally making it the active model of
- * its target. Refuses bytes whose sha256 differs from `expectedSha256`, and a version that
+ * its target (recorded in `model_activations` as done by `activatedBy`, default
+ * `publish-model`). Refuses bytes whose sha256 differs from `expectedSha256`, and a version that
  * exists already with other content; publishing the same bytes again is a no-op.
  */
 export async function publishArtifact(
   env: ModelBindings,
   bytes: Uint8Array,
-  options: { activate?: boolean; expectedSha256?: string } = {},
+  options: { activate?: boolean; expectedSha256?: string; activatedBy?: string } = {},
 ): Promise<PublishResult> {
   const sha256 = await sha256Hex(bytes);
   if (options.expectedSha256 && options.expectedSha256 !== sha256) {
@@ -87,19 +89,36 @@ export async function publishArtifact(
       status: "candidate",
     });
   }
-  if (options.activate) await activateVersion(env.DB, artifact.version, artifact.target);
+  if (options.activate) await activateVersion(env.DB, artifact.version, artifact.target, options.activatedBy ?? "publish-model");
   const row = await d.select({ status: models.status }).from(models).where(eq(models.version, artifact.version)).get();
   return { version: artifact.version, r2Key, sha256, sizeBytes: bytes.byteLength, status: row?.status === "active" ? "active" : "candidate", alreadyPublished: Boolean(existing) };
 }
 
-/** Makes `version` the one active model of its target; the previous active one is retired. */
-export async function activateVersion(d1: D1Database, version: string, target: ModelTarget): Promise<void> {
-  const d = db(d1);
+/**
+ * Makes `version` the one active model of its target; the previous active one is retired. In the
+ * same transaction the activation is appended to `model_activations` with who did it (an API key
+ * id, or the CLI: `publish-model`, `start`) and the version it replaced. Activating the version
+ * that is already active changes nothing and records nothing. Returns the version it replaced.
+ *
+ * @example
+ *   const { previous } = await activateVersion(env.DB, "churn-20261122-141500-3fa1c2", "churn", principal.keyId);
+ */
+export async function activateVersion(d1: D1Database, version: string, target: ModelTarget, activatedBy: string): Promise<{ previous: string | null }> {
   const stamp = new Date().toISOString();
-  await d.batch([
-    d.update(models).set({ status: "retired" }).where(and(eq(models.target, target), eq(models.status, "active"), ne(models.version, version))),
-    d.update(models).set({ status: "active", activatedAt: stamp }).where(eq(models.version, version)),
+  const [recorded] = await d1.batch([
+    // Before the update below retires it: the version this one replaces.
+    d1
+      .prepare(
+        `INSERT INTO model_activations (version, target, previous_version, activated_by, activated_at)
+         SELECT ?1, ?2, (SELECT version FROM models WHERE target = ?2 AND status = 'active' AND version <> ?1 ORDER BY activated_at DESC LIMIT 1), ?3, ?4
+         WHERE NOT EXISTS (SELECT 1 FROM models WHERE version = ?1 AND status = 'active')
+         RETURNING previous_version`,
+      )
+      .bind(version, target, activatedBy, stamp),
+    d1.prepare("UPDATE models SET status = 'retired' WHERE target = ?1 AND status = 'active' AND version <> ?2").bind(target, version),
+    d1.prepare("UPDATE models SET status = 'active', activated_at = ?2 WHERE version = ?1 AND status <> 'active'").bind(version, stamp),
   ]);
+  return { previous: (recorded.results[0] as SqlPick<typeof modelActivations, "previous_version"> | undefined)?.previous_version ?? null };
 }
 
 /** What loading a version's artifact needs from its `models` row. */
@@ -122,6 +141,17 @@ async function fetchVerified(env: ModelBindings, row: ActiveModelRow): Promise<u
   const sha = await sha256Hex(bytes);
   if (sha !== row.sha256) throw new Error(`model ${row.version}: R2 object sha256 ${sha} does not match the registered ${row.sha256}`);
   return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/**
+ * Reads a version's artifact of any format from R2, checked like `fetchArtifact`.
+ *
+ * @example
+ *   const artifact = await fetchAnyArtifact(env, row); // a churn, expansion or trajectory model
+ */
+export async function fetchAnyArtifact(env: ModelBindings, row: ActiveModelRow): Promise<ModelArtifact | TrajectoryArtifact> {
+  const json = await fetchVerified(env, row);
+  return (json as { format?: unknown } | null)?.format === TRAJECTORY_FORMAT ? parseTrajectoryArtifact(json) : parseArtifact(json);
 }
 
 /** Reads a churn or expansion artifact from R2 and checks its bytes against the registered sha256. */

@@ -126,6 +126,42 @@ export interface ReferenceDistributions {
   prediction: { rows: number; edges: number[]; shares: number[] };
 }
 
+/** The oldest and newest value of a column (as written in the CSV). */
+export interface DateRange {
+  column: string;
+  from: string;
+  to: string;
+}
+
+/** The recipe a model was fitted with: family (logistic, gbdt, mlp, blend, scorecard), name and settings. */
+export interface RecipeFacts {
+  family: string;
+  name: string | null;
+  /** The effective settings (defaults filled in); a blend's are its weight and both members'. Null when not recorded. */
+  hyperparameters: Record<string, unknown> | null;
+}
+
+/**
+ * How a hold-out was drawn: a stratified random `fraction` of the labelled rows (seeded), or the
+ * newest `fraction` by `timeColumn` (with the range of that column it covers).
+ */
+export interface HoldoutDefinition {
+  method: "stratified" | "newest";
+  fraction: number;
+  seed: number;
+  timeColumn: string | null;
+  rows: number;
+  positives: number | null;
+  /** With `method: "newest"`: the oldest and newest `timeColumn` values in the hold-out. */
+  range?: DateRange | null;
+}
+
+/** A signal (a CSV column) and its mean |SHAP| contribution on the hold-out, in log-odds. */
+export interface SignalImportance {
+  name: string;
+  meanAbsShap: number;
+}
+
 export interface ModelArtifact {
   format: typeof MODEL_FORMAT;
   formatVersion: typeof MODEL_FORMAT_VERSION;
@@ -159,6 +195,14 @@ export interface ModelArtifact {
     holdoutRows: number;
     seed: number;
     excludedColumns: { name: string; reason: string }[];
+    /** The `--time` column's oldest and newest values among the labelled rows; null without `--time`. Absent in older artifacts. */
+    dateRange?: DateRange | null;
+    /** The shipped recipe: its family, candidate name and effective hyperparameters. Absent in older artifacts (`metrics.recipe` names it). */
+    recipe?: RecipeFacts;
+    /** How the hold-out the metrics were measured on was drawn. Absent in older artifacts. */
+    holdout?: HoldoutDefinition;
+    /** Every signal by mean |SHAP| on the hold-out (log-odds), largest first. Absent in older artifacts. */
+    importance?: SignalImportance[];
   };
   /** Training distributions for drift monitoring; absent in older artifacts (no drift figures). */
   reference?: ReferenceDistributions;

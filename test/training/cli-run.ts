@@ -11,10 +11,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `training/cli/<name>.ts` with `args` from the project root. */
-export function runCli(name: "train" | "evaluate", args: string[]): Promise<CliRun> {
+/** Runs `training/cli/<name>.ts` with `args` from the project root, with `env` added to the environment. */
+export function runCli(name: "train" | "evaluate" | "publish-model", args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [TSX, `training/cli/${name}.ts`, ...args], { cwd: ROOT, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [TSX, `training/cli/${name}.ts`, ...args], { cwd: ROOT, maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -9,6 +9,7 @@
  * [--exclude COLS] [--budget S] [--seed N] [--holdout 0.2] --out DIR` trains a health-trajectory
  * model from a panel (`training/trajectory.ts`) instead.
  */
+import { diffAgainstActive } from "../history";
 import { formatTrainResult, train } from "../train";
 import { formatTrajectorySummary, trainTrajectory } from "../trajectory";
 import { type FlagSpec, parseFlags, runCli, UsageError } from "./args";
@@ -106,5 +107,7 @@ await runCli("train", FLAGS, async () => {
     onProgress: progress,
     onWarning: (message) => console.error(`warning: ${message}`),
   });
+  // The diff against the active model in the local registry; a note (never a failure) when there is none.
+  if (result.summary) result.summary.againstActive = await diffAgainstActive(result.artifact);
   console.log(formatTrainResult(result));
 });

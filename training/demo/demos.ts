@@ -167,7 +167,7 @@ export async function prepareDemo(env: Env, demo: Demo, o: { modelsDir: string; 
     const s = result.summary!;
     const h = s.holdout;
     log.info(`hold-out ROC-AUC ${h.auc.toFixed(3)}, PR-AUC ${h.prAuc.toFixed(3)}, Brier ${h.brier.toFixed(3)}; ${s.chosen}, refit on all ${s.rows} rows (full report: ${report})`);
-    const published = await publishLocal(env, out, true);
+    const published = await publishLocal(env, out, true, "start");
     log.info(`published and activated ${published.version} (r2://foresight-models/${published.r2Key})`);
     active = await activeModelRow(env.DB);
   } else log.step(`active model ${active.version}`);

@@ -1,7 +1,8 @@
 /**
  * The trained model's artifact, made once every step has run: the version id (a hash of the
- * data, the shipped model and its calibration), the hold-out metrics, the provenance and the
- * reference distributions for drift monitoring, put together by `buildArtifact`.
+ * data, the shipped model and its calibration), the hold-out metrics, the provenance (with the
+ * training facts the evolution log compares: date range, recipe, hold-out, signals by |SHAP|) and
+ * the reference distributions for drift monitoring, put together by `buildArtifact`.
  */
 import { basename } from "node:path";
 import { sha256Hex } from "../../shared/hash";
@@ -13,6 +14,7 @@ import { versionId } from "../version";
 import type { OutOfFold } from "./calibrate";
 import type { TrainingData } from "./load";
 import type { Measurement } from "./measure";
+import { trainingFacts } from "./facts";
 import type { Shipped } from "./refit";
 import type { TrainOptions } from "./types";
 
@@ -36,7 +38,7 @@ export interface TrainingRun {
  *   artifact.version; // e.g. "churn-20261122-140512-3fa1c2"
  */
 export async function assemble(run: TrainingRun): Promise<ModelArtifact> {
-  const { options, data, oof, shipped, now } = run;
+  const { options, data, selection, oof, measured, shipped, now } = run;
   const { features, baseline, model } = shipped.fitted;
   const target = options.target ?? "churn";
   const hash = await sha256Hex(`${data.file.sha256}:${JSON.stringify(model)}:${JSON.stringify(oof.calibration)}`);
@@ -63,6 +65,7 @@ export async function assemble(run: TrainingRun): Promise<ModelArtifact> {
       holdoutRows: data.holdIdx.length,
       seed: data.seed,
       excludedColumns: data.excludedColumns,
+      ...trainingFacts(data, selection, measured, options),
     },
     // What the shipped model's training rows and its out-of-fold probabilities looked like: the
     // reference drift monitoring compares live signals and scores with.

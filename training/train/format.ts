@@ -3,6 +3,7 @@
  * selection, hold-out quality, reliability, tiers, top signals), or a cold-start scorecard's
  * weights and why no model was fitted.
  */
+import { formatDiff } from "../history";
 import { count, fixed, formatPairs, formatQuality, formatTable, formatTiers, percent } from "../report";
 import type { TrainResult, TrainSummary } from "./types";
 
@@ -52,6 +53,7 @@ export function formatTrainSummary(s: TrainSummary): string {
   out.push(
     formatPairs([
         ["data", `${s.dataFile} (sha256 ${s.dataSha256.slice(0, 12)}...)`],
+        ...(s.dateRange ? [["dates", `${s.dateRange.column} from ${s.dateRange.from} to ${s.dateRange.to}`] as [string, string]] : []),
         ["label", `${s.label.column} = "${s.label.positive}" is ${noun} (values: ${labelValues})`],
         ["rows", `${count(s.rows)} labelled${s.droppedMissingLabel ? `, ${count(s.droppedMissingLabel)} dropped for a missing label` : ""}`],
         ["positives", `${count(s.positives)} (base rate ${percent(s.baseRate)})`],
@@ -128,5 +130,10 @@ export function formatTrainSummary(s: TrainSummary): string {
       : `The shipped model is the one fitted on the ${count(s.trainRows)} training rows (--no-refit).`,
   );
   if (s.modelPath) out.push(`Wrote ${s.modelPath} (sha256 ${s.modelSha256}) and ${s.modelPath}.sha256`);
+  if (s.againstActive) {
+    out.push("");
+    out.push(`Against the active model: ${s.againstActive.note}`);
+    if (s.againstActive.diff) out.push(formatDiff(s.againstActive.diff));
+  }
   return out.join("\n");
 }

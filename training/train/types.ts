@@ -4,7 +4,8 @@
  * exact `model.json` text.
  */
 import type { atThreshold } from "../../shared/metrics";
-import type { ModelArtifact, TierThresholds } from "../../shared/model/artifact";
+import type { DateRange, ModelArtifact, TierThresholds } from "../../shared/model/artifact";
+import type { ActiveModelDiff } from "../history";
 import type { ColumnReport, ExcludedColumn } from "../infer";
 import type { LeakageWarning } from "../leakage";
 import type { TierRow } from "../report";
@@ -81,6 +82,8 @@ export interface TrainSummary {
   refitRows: number;
   dataFile: string;
   dataSha256: string;
+  /** The --time column's oldest and newest values; null without --time. */
+  dateRange: DateRange | null;
   label: { column: string; positive: string; values: { value: string; count: number }[] };
   /** Labelled rows used (train + hold-out) and rows dropped for a missing label. */
   rows: number;
@@ -113,6 +116,11 @@ export interface TrainSummary {
   /** Where model.json was written and its sha256, when `out` was given. */
   modelPath: string | null;
   modelSha256: string;
+  /**
+   * The new model against the active one of its target in the local registry, or why not; set by
+   * the train CLI (`diffAgainstActive`), absent when `train()` is called directly.
+   */
+  againstActive?: ActiveModelDiff;
 }
 
 /** A trained model (or a cold-start scorecard), its exact JSON and its hold-out scores. */

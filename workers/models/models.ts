@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { MODEL_STATUSES, MODEL_TARGETS, models } from "../../shared/db/schema";
 import { db } from "../../shared/db/write";
-import { activateVersion, activeModelRow, verifyArtifact } from "../../shared/db/registry";
+import { activateVersion, verifyArtifact } from "../../shared/db/registry";
 import { invalidateActiveModel } from "../scoring/model-cache";
 import type { AppEnv } from "../http/auth";
 import { Problem } from "../http/problem";
@@ -79,7 +79,7 @@ export class ActivateModel extends OpenAPIRoute<[Context<AppEnv>]> {
     tags: ["Models"],
     summary: "Make a version the active model of its target (promotion or rollback)",
     description:
-      "Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Promoting the shadow model works the same way: it stops being the shadow (rescoring then runs with no shadow until another is set). Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.",
+      "Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Every activation is recorded with the key that made it (see GET .../changelog). Promoting the shadow model works the same way: it stops being the shadow (rescoring then runs with no shadow until another is set). Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.",
     security: bearer,
     request: { params: VersionParam },
     responses: {
@@ -96,9 +96,8 @@ export class ActivateModel extends OpenAPIRoute<[Context<AppEnv>]> {
     } catch (e) {
       throw new Problem(409, "artifact-integrity", `Refusing to activate ${params.version}: ${(e as Error).message}.`, [{ field: "version", detail: "artifact missing or altered in R2" }]);
     }
-    const before = await activeModelRow(c.env.DB, row.target);
-    await activateVersion(c.env.DB, row.version, row.target);
+    const { previous } = await activateVersion(c.env.DB, row.version, row.target, c.get("principal").keyId);
     invalidateActiveModel(row.target);
-    return { version: row.version, target: row.target, status: "active" as const, previous: before && before.version !== row.version ? before.version : null };
+    return { version: row.version, target: row.target, status: "active" as const, previous };
   }
 }
