@@ -254,9 +254,29 @@ export interface paths {
         put?: never;
         /**
          * Make a version the active model of its target (promotion or rollback)
-         * @description Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Promoting the shadow model works the same way: it stops being the shadow (rescoring then runs with no shadow until another is set). Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.
+         * @description Checks that the artifact is in R2 and matches its registered sha256, then makes it active; the version active before is retired and returned as `previous`, so rolling back is activating it again. Every activation is recorded with the key that made it (see GET .../changelog). Promoting the shadow model works the same way: it stops being the shadow (rescoring then runs with no shadow until another is set). Every isolate picks the change up within MODEL_POINTER_TTL_MS (5 s). Idempotent.
          */
         post: operations["post_ActivateModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{version}/changelog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A model version against the one before it
+         * @description The model's evolution log: this version's training data (rows, --time range, the CSV's sha256), recipe, hold-out metrics with the deltas (flagged when the two hold-outs were drawn differently or from other data), calibration, its top signals by mean |SHAP| with their previous rank, signals added and dropped, monitoring's figures while it was active and every activation (who and when). The previous version is the one it replaced at its first activation, else the one of its target registered just before it (`previousBasis`).
+         */
+        get: operations["get_ModelChangelog"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3210,6 +3230,382 @@ export interface operations {
                         status: "active";
                         /** @description The version that was active before; activate it to roll back */
                         previous: string | null;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ModelChangelog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changelog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        /** @enum {string} */
+                        target: "churn" | "expansion" | "trajectory";
+                        /** @description The version compared with; null for the first of its target */
+                        previous: string | null;
+                        /**
+                         * @description replaced: the version this one replaced at its first activation; created-before: never having replaced one, the version of its target registered just before it
+                         * @enum {string|null}
+                         */
+                        previousBasis: "replaced" | "created-before" | null;
+                        data: {
+                            current: {
+                                /** @description Labelled rows trained and measured on */
+                                rows: number | null;
+                                /** @description Null when trained without --time */
+                                dateRange: {
+                                    column: string;
+                                    from: string;
+                                    to: string;
+                                } | null;
+                                /** @description sha256 of the training CSV's bytes */
+                                sha256: string | null;
+                                file: string | null;
+                            };
+                            previous: {
+                                /** @description Labelled rows trained and measured on */
+                                rows: number | null;
+                                /** @description Null when trained without --time */
+                                dateRange: {
+                                    column: string;
+                                    from: string;
+                                    to: string;
+                                } | null;
+                                /** @description sha256 of the training CSV's bytes */
+                                sha256: string | null;
+                                file: string | null;
+                            } | null;
+                            /** @description Same training CSV (sha256) */
+                            sameData: boolean | null;
+                        };
+                        recipe: {
+                            current: {
+                                /** @description logistic, gbdt, mlp, blend or scorecard */
+                                family: string;
+                                /** @description The candidate model selection shipped */
+                                name: string | null;
+                                /** @description Its effective settings; null when the artifact predates recording them */
+                                hyperparameters: {
+                                    [key: string]: unknown;
+                                } | null;
+                            };
+                            previous: {
+                                /** @description logistic, gbdt, mlp, blend or scorecard */
+                                family: string;
+                                /** @description The candidate model selection shipped */
+                                name: string | null;
+                                /** @description Its effective settings; null when the artifact predates recording them */
+                                hyperparameters: {
+                                    [key: string]: unknown;
+                                } | null;
+                            } | null;
+                            changed: boolean | null;
+                        };
+                        metrics: {
+                            /** @description Hold-out metrics recorded at training */
+                            current: {
+                                auc: number | null;
+                                prAuc: number | null;
+                                brier: number | null;
+                                logLoss: number | null;
+                                ece: number | null;
+                                intervalCoverage: number | null;
+                            };
+                            /** @description Hold-out metrics recorded at training */
+                            previous: {
+                                auc: number | null;
+                                prAuc: number | null;
+                                brier: number | null;
+                                logLoss: number | null;
+                                ece: number | null;
+                                intervalCoverage: number | null;
+                            } | null;
+                            /** @description current − previous */
+                            deltas: {
+                                auc: number | null;
+                                prAuc: number | null;
+                                brier: number | null;
+                                logLoss: number | null;
+                                ece: number | null;
+                                intervalCoverage: number | null;
+                            } | null;
+                            holdout: {
+                                current: {
+                                    /** @enum {string} */
+                                    method: "stratified" | "newest";
+                                    fraction: number;
+                                    seed: number;
+                                    timeColumn: string | null;
+                                    rows: number;
+                                    positives: number | null;
+                                    /** @description method newest: the --time values the hold-out covers */
+                                    range?: {
+                                        column: string;
+                                        from: string;
+                                        to: string;
+                                    } | null;
+                                    /** @description False when derived (older artifacts): from their hold-out row count, seed and time column */
+                                    recorded: boolean;
+                                } | null;
+                                previous: {
+                                    /** @enum {string} */
+                                    method: "stratified" | "newest";
+                                    fraction: number;
+                                    seed: number;
+                                    timeColumn: string | null;
+                                    rows: number;
+                                    positives: number | null;
+                                    /** @description method newest: the --time values the hold-out covers */
+                                    range?: {
+                                        column: string;
+                                        from: string;
+                                        to: string;
+                                    } | null;
+                                    /** @description False when derived (older artifacts): from their hold-out row count, seed and time column */
+                                    recorded: boolean;
+                                } | null;
+                                /** @description Both hold-outs drawn the same way (method, share, seed or time column); false flags deltas across different hold-outs */
+                                sameDefinition: boolean | null;
+                                /** @description Same definition on the same data: the deltas compare the same rows */
+                                sameRows: boolean | null;
+                                note: string;
+                            };
+                        };
+                        calibration: {
+                            current: {
+                                /** @description isotonic, platt or none */
+                                method: string | null;
+                                /** @description Expected calibration error on the hold-out */
+                                ece: number | null;
+                                /** @description Reliability table on the hold-out */
+                                reliability: {
+                                    from: number;
+                                    to: number;
+                                    n: number;
+                                    meanPredicted: number;
+                                    observed: number;
+                                }[] | null;
+                            };
+                            previous: {
+                                /** @description isotonic, platt or none */
+                                method: string | null;
+                                /** @description Expected calibration error on the hold-out */
+                                ece: number | null;
+                                /** @description Reliability table on the hold-out */
+                                reliability: {
+                                    from: number;
+                                    to: number;
+                                    n: number;
+                                    meanPredicted: number;
+                                    observed: number;
+                                }[] | null;
+                            } | null;
+                        };
+                        /** @description The 10 signals that move this version's scores most, with how each moved */
+                        topSignals: {
+                            name: string;
+                            /** @description 1 = moves scores most */
+                            rank: number;
+                            /** @description Mean |SHAP| on the hold-out, log-odds */
+                            meanAbsShap: number;
+                            /** @description The previous version's mean |SHAP| for it; null when it did not rank it */
+                            previous: number | null;
+                            previousRank: number | null;
+                            /** @description previousRank − rank: positive when it moved up; null when not ranked before */
+                            rankChange: number | null;
+                        }[];
+                        /** @description Signals this version uses that the previous did not */
+                        signalsAdded: string[];
+                        /** @description Signals the previous version used that this one does not */
+                        signalsDropped: string[];
+                        monitoring: {
+                            /** @description Accuracy and drift computations made while this version was active */
+                            count: number;
+                            /** @description The newest of them */
+                            latest: {
+                                id: number;
+                                modelVersion: string;
+                                computedAt: string;
+                                scoresEvaluated: number;
+                                positives: number;
+                                horizonDays: number | null;
+                                redThreshold: number | null;
+                                driftAccounts: number;
+                                /**
+                                 * @description The version's status when this was computed
+                                 * @enum {string|null}
+                                 */
+                                modelStatus: "candidate" | "active" | "shadow" | "retired" | null;
+                                /** @description ROC-AUC of the evaluated scores against their outcomes */
+                                auc: number | null;
+                                /** @description Share of evaluated red scores (p ≥ redThreshold) whose account churned within the horizon */
+                                precisionAtRed: number | null;
+                                /** @description Share of churners whose score was red */
+                                recallAtRed: number | null;
+                                f1AtRed: number | null;
+                                /** @description Mean squared error of the probabilities */
+                                brier: number | null;
+                                /** @description Reliability table over 10 equal-width probability bins (empty bins left out) */
+                                calibration: {
+                                    from: number;
+                                    to: number;
+                                    n: number;
+                                    meanPredicted: number;
+                                    /** @description Share of these accounts that churned within the horizon */
+                                    observed: number;
+                                }[] | null;
+                                /** @description Population stability index of each signal: live accounts' current signals against the training reference */
+                                featurePsi: {
+                                    [key: string]: number;
+                                } | null;
+                                maxFeaturePsi: number | null;
+                                /** @description PSI of the version's probabilities for the live accounts against its calibrated out-of-fold probabilities */
+                                predictionPsi: number | null;
+                                /** @description model.performance_degraded and/or model.drift_detected when their thresholds were crossed */
+                                alerts: string[];
+                                /** @description Why any figure is null, and what was left out */
+                                notes: string[];
+                            } | null;
+                        };
+                        /** @description Every activation of this version, newest first */
+                        activations: {
+                            at: string;
+                            /** @description The API key id, or the CLI (publish-model, start) */
+                            by: string;
+                            /** @description The version it replaced */
+                            previousVersion: string | null;
+                        }[];
+                        notes: string[];
+                        summary: string;
                     };
                 };
             };
