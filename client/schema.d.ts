@@ -856,6 +856,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue forecast per quarter: churned and expansion ARR, renewals due, GRR and NRR with intervals
+         * @description The current calendar quarter (from today) and the ones after it, up to `quarters` (1–8, default 4). Every figure is `{expected, p80: [lo, hi], p90: [lo, hi]}`; `topAccounts` lists the accounts contributing most to expected churned and expansion ARR. Per account and quarter, a renewal-aware churn probability from its current score (a renewal inside the churn model's horizon churns with the score's probability; a later one with the trajectory's health forecast or the portfolio's renewal churn rate; mid-term only a small hazard) and an expansion probability × the median expansion share of ARR; combined over accounts by 2,000 seeded Monte Carlo draws with a shared shock (a portfolio-wide log-odds shift of churn and of expansion per draw, σ calibrated on history by the backtest), so the intervals are not as narrow as independent accounts would make them. Expected values are exact. Churned accounts are left out; unscored accounts and accounts without ARR are counted in `method.excluded`. README "Revenue forecast" has the method in full and the backtest's coverage. Deterministic for a given D1 state and day.
+         */
+        get: operations["get_GetForecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forecast/scenarios": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What-if scenarios on the revenue forecast, against the baseline
+         * @description Each scenario applies levers to the baseline's per-account probabilities: `saveRedShare` (red accounts' churn probability × (1 − share): "if we save half of red ARR" is 0.5), `saveYellowShare`, `expansionConversion` (blue, expansion-ready accounts expand with this probability per quarter: "if expansion readiness converts at 30%" is 0.3), `churnMultiplier` and `expansionMultiplier` (every account's probability × it, capped at 1). Returns the baseline's quarters, each scenario's, and the difference scenario − baseline per figure with its own intervals: the scenario is simulated with the baseline's draws (common random numbers). A scenario needs a unique `name` and at least one lever; unknown fields are refused (422 naming them). Per account and quarter, a renewal-aware churn probability from its current score (a renewal inside the churn model's horizon churns with the score's probability; a later one with the trajectory's health forecast or the portfolio's renewal churn rate; mid-term only a small hazard) and an expansion probability × the median expansion share of ARR; combined over accounts by 2,000 seeded Monte Carlo draws with a shared shock (a portfolio-wide log-odds shift of churn and of expansion per draw, σ calibrated on history by the backtest), so the intervals are not as narrow as independent accounts would make them. Expected values are exact. Churned accounts are left out; unscored accounts and accounts without ARR are counted in `method.excluded`. README "Revenue forecast" has the method in full and the backtest's coverage.
+         */
+        post: operations["post_ForecastScenarios"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -11013,6 +11053,887 @@ export interface operations {
             };
             /** @description The key lacks the scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetForecast: {
+        parameters: {
+            query?: {
+                /** @description Calendar quarters ahead, the current one (from today) first: 1–8, default 4 */
+                quarters?: number;
+                /** @description Only this owner's accounts (the shock and the portfolio rates are still the whole portfolio's) */
+                owner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forecast */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asOf: string;
+                        /** @description The owner filter, if any */
+                        owner: string | null;
+                        method: {
+                            /** @description The method in words (README "Revenue forecast" has it in full) */
+                            summary: string;
+                            /** @description Accounts forecast: scored, with ARR, not churned (and the owner's, with `owner`) */
+                            accounts: number;
+                            /** @description Their ARR today */
+                            arr: number;
+                            /** @description Active accounts left out: never scored, or without ARR */
+                            excluded: {
+                                unscored: number;
+                                withoutArr: number;
+                            };
+                            /** @description The churn model's horizon: a score's probability covers this many days from its day */
+                            churnHorizonDays: number;
+                            /** @description The expansion model's horizon */
+                            expansionHorizonDays: number;
+                            /** @description Contracts renew every this many days from their renewal date */
+                            contractTermDays: number;
+                            /** @description ARR-weighted churn probability of the accounts whose renewal falls in their score's horizon: used for renewals a score does not reach; null with fewer than 20 (each account's own probability is then carried forward) */
+                            renewalChurnRate: number | null;
+                            /** @description Mean mid-term churn hazard of accounts without a renewal in their score's horizon, per year: used between renewals of the others */
+                            midTermHazardPerYear: number | null;
+                            /** @description A trajectory model is active: renewals 90 to 90 + horizon days after a score churn with its 90-day health forecast */
+                            trajectory: boolean;
+                            expansion: {
+                                /** @description An expansion adds this share of the account's ARR */
+                                share: number;
+                                /**
+                                 * @description outcomes: the median expansion ÷ ARR before it over the last 12 months; default: 0.2, with fewer than 20 expansions
+                                 * @enum {string}
+                                 */
+                                shareSource: "outcomes" | "default";
+                                /** @description Scorecard readiness × this = expansions per year (fitted to the last 12 months' expansion ARR); null with a trained expansion model or no history */
+                                readinessScale: number | null;
+                            };
+                            /** @description Standard deviations of the portfolio-wide log-odds shifts of churn and of expansion, one draw of each per simulated future */
+                            shock: {
+                                churn: number;
+                                expansion: number;
+                                /**
+                                 * @description backtest: calibrated on this installation's history by `npm run backtest -- --forecast --save-shock`; default: the value calibrated on the SaaS demo (README)
+                                 * @enum {string}
+                                 */
+                                source: "backtest" | "default";
+                                calibratedAt: string | null;
+                            };
+                            simulation: {
+                                draws: number;
+                                /** @description From today's date: the same D1 state gives the same figures all day */
+                                seed: number;
+                                /** @description The largest accounts drawn one by one; the others (if any) by the normal approximation conditional on the shock */
+                                exactAccounts: number;
+                            };
+                        };
+                        quarters: {
+                            /** @description First day (YYYY-MM-DD): today for the current quarter */
+                            start: string;
+                            /** @description Last day of the calendar quarter */
+                            end: string;
+                            /** @description Contracts renewing in the quarter among accounts still active at its start: how many, and their ARR */
+                            renewalsDue: {
+                                /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                count: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                arr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                            };
+                            /** @description ARR of the accounts that churn in the quarter (their ARR today) */
+                            churnedArr: {
+                                /** @description The expected value */
+                                expected: number;
+                                /** @description The central 80% interval [lo, hi] */
+                                p80: [
+                                    number,
+                                    number
+                                ];
+                                /** @description The central 90% interval [lo, hi] */
+                                p90: [
+                                    number,
+                                    number
+                                ];
+                            };
+                            /** @description ARR the quarter's expansions add */
+                            expansionArr: {
+                                /** @description The expected value */
+                                expected: number;
+                                /** @description The central 80% interval [lo, hi] */
+                                p80: [
+                                    number,
+                                    number
+                                ];
+                                /** @description The central 90% interval [lo, hi] */
+                                p90: [
+                                    number,
+                                    number
+                                ];
+                            };
+                            /** @description Gross revenue retention: 1 − churned ARR ÷ ARR at the quarter's start */
+                            grr: {
+                                /** @description The expected value */
+                                expected: number;
+                                /** @description The central 80% interval [lo, hi] */
+                                p80: [
+                                    number,
+                                    number
+                                ];
+                                /** @description The central 90% interval [lo, hi] */
+                                p90: [
+                                    number,
+                                    number
+                                ];
+                            };
+                            /** @description Net revenue retention: 1 − churned ARR ÷ ARR at the start + expansion ARR ÷ ARR at the start */
+                            nrr: {
+                                /** @description The expected value */
+                                expected: number;
+                                /** @description The central 80% interval [lo, hi] */
+                                p80: [
+                                    number,
+                                    number
+                                ];
+                                /** @description The central 90% interval [lo, hi] */
+                                p90: [
+                                    number,
+                                    number
+                                ];
+                            };
+                            /** @description The accounts contributing most to the quarter's expected churned ARR and expansion ARR (at most 5 each) */
+                            topAccounts: {
+                                churn: {
+                                    id: string;
+                                    name: string | null;
+                                    owner: string | null;
+                                    arr: number | null;
+                                    tier: string | null;
+                                    /** @description Its chance to churn in the quarter if still active at its start */
+                                    churnProbability: number;
+                                    /** @description ARR × its chance to churn in the quarter (having survived the quarters before) */
+                                    expectedChurnedArr: number;
+                                }[];
+                                expansion: {
+                                    id: string;
+                                    name: string | null;
+                                    owner: string | null;
+                                    arr: number | null;
+                                    tier: string | null;
+                                    /** @description Its chance to expand in the quarter if still active at its start */
+                                    expansionProbability: number;
+                                    /** @description Expansion size × its chance to expand in the quarter (having survived the quarters before) */
+                                    expectedExpansionArr: number;
+                                }[];
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_ForecastScenarios: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Calendar quarters ahead, the current one (from today) first: 1–8, default 4 */
+                    quarters?: number;
+                    /** @description Only this owner's accounts (the shock and the portfolio rates are still the whole portfolio's) */
+                    owner?: string;
+                    scenarios: {
+                        /** @description What the scenario is, e.g. "save half of red ARR" */
+                        name: string;
+                        /** @description Red accounts' churn probability × (1 − this) */
+                        saveRedShare?: number;
+                        /** @description Yellow accounts' churn probability × (1 − this) */
+                        saveYellowShare?: number;
+                        /** @description Blue (expansion-ready) accounts expand with this probability per quarter (pro rata for the rest of the current one) */
+                        expansionConversion?: number;
+                        /** @description Every account's churn probability × this (capped at 1) */
+                        churnMultiplier?: number;
+                        /** @description Every account's expansion probability × this (capped at 1) */
+                        expansionMultiplier?: number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The baseline and the scenarios */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asOf: string;
+                        owner: string | null;
+                        method: {
+                            /** @description The method in words (README "Revenue forecast" has it in full) */
+                            summary: string;
+                            /** @description Accounts forecast: scored, with ARR, not churned (and the owner's, with `owner`) */
+                            accounts: number;
+                            /** @description Their ARR today */
+                            arr: number;
+                            /** @description Active accounts left out: never scored, or without ARR */
+                            excluded: {
+                                unscored: number;
+                                withoutArr: number;
+                            };
+                            /** @description The churn model's horizon: a score's probability covers this many days from its day */
+                            churnHorizonDays: number;
+                            /** @description The expansion model's horizon */
+                            expansionHorizonDays: number;
+                            /** @description Contracts renew every this many days from their renewal date */
+                            contractTermDays: number;
+                            /** @description ARR-weighted churn probability of the accounts whose renewal falls in their score's horizon: used for renewals a score does not reach; null with fewer than 20 (each account's own probability is then carried forward) */
+                            renewalChurnRate: number | null;
+                            /** @description Mean mid-term churn hazard of accounts without a renewal in their score's horizon, per year: used between renewals of the others */
+                            midTermHazardPerYear: number | null;
+                            /** @description A trajectory model is active: renewals 90 to 90 + horizon days after a score churn with its 90-day health forecast */
+                            trajectory: boolean;
+                            expansion: {
+                                /** @description An expansion adds this share of the account's ARR */
+                                share: number;
+                                /**
+                                 * @description outcomes: the median expansion ÷ ARR before it over the last 12 months; default: 0.2, with fewer than 20 expansions
+                                 * @enum {string}
+                                 */
+                                shareSource: "outcomes" | "default";
+                                /** @description Scorecard readiness × this = expansions per year (fitted to the last 12 months' expansion ARR); null with a trained expansion model or no history */
+                                readinessScale: number | null;
+                            };
+                            /** @description Standard deviations of the portfolio-wide log-odds shifts of churn and of expansion, one draw of each per simulated future */
+                            shock: {
+                                churn: number;
+                                expansion: number;
+                                /**
+                                 * @description backtest: calibrated on this installation's history by `npm run backtest -- --forecast --save-shock`; default: the value calibrated on the SaaS demo (README)
+                                 * @enum {string}
+                                 */
+                                source: "backtest" | "default";
+                                calibratedAt: string | null;
+                            };
+                            simulation: {
+                                draws: number;
+                                /** @description From today's date: the same D1 state gives the same figures all day */
+                                seed: number;
+                                /** @description The largest accounts drawn one by one; the others (if any) by the normal approximation conditional on the shock */
+                                exactAccounts: number;
+                            };
+                        };
+                        baseline: {
+                            quarters: {
+                                /** @description First day (YYYY-MM-DD): today for the current quarter */
+                                start: string;
+                                /** @description Last day of the calendar quarter */
+                                end: string;
+                                /** @description Contracts renewing in the quarter among accounts still active at its start: how many, and their ARR */
+                                renewalsDue: {
+                                    /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                    count: {
+                                        /** @description The expected value */
+                                        expected: number;
+                                        /** @description The central 80% interval [lo, hi] */
+                                        p80: [
+                                            number,
+                                            number
+                                        ];
+                                        /** @description The central 90% interval [lo, hi] */
+                                        p90: [
+                                            number,
+                                            number
+                                        ];
+                                    };
+                                    /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                    arr: {
+                                        /** @description The expected value */
+                                        expected: number;
+                                        /** @description The central 80% interval [lo, hi] */
+                                        p80: [
+                                            number,
+                                            number
+                                        ];
+                                        /** @description The central 90% interval [lo, hi] */
+                                        p90: [
+                                            number,
+                                            number
+                                        ];
+                                    };
+                                };
+                                /** @description ARR of the accounts that churn in the quarter (their ARR today) */
+                                churnedArr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description ARR the quarter's expansions add */
+                                expansionArr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description Gross revenue retention: 1 − churned ARR ÷ ARR at the quarter's start */
+                                grr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description Net revenue retention: 1 − churned ARR ÷ ARR at the start + expansion ARR ÷ ARR at the start */
+                                nrr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description The accounts contributing most to the quarter's expected churned ARR and expansion ARR (at most 5 each) */
+                                topAccounts: {
+                                    churn: {
+                                        id: string;
+                                        name: string | null;
+                                        owner: string | null;
+                                        arr: number | null;
+                                        tier: string | null;
+                                        /** @description Its chance to churn in the quarter if still active at its start */
+                                        churnProbability: number;
+                                        /** @description ARR × its chance to churn in the quarter (having survived the quarters before) */
+                                        expectedChurnedArr: number;
+                                    }[];
+                                    expansion: {
+                                        id: string;
+                                        name: string | null;
+                                        owner: string | null;
+                                        arr: number | null;
+                                        tier: string | null;
+                                        /** @description Its chance to expand in the quarter if still active at its start */
+                                        expansionProbability: number;
+                                        /** @description Expansion size × its chance to expand in the quarter (having survived the quarters before) */
+                                        expectedExpansionArr: number;
+                                    }[];
+                                };
+                            }[];
+                        };
+                        scenarios: {
+                            name: string;
+                            /** @description The levers as given */
+                            levers: {
+                                /** @description Red accounts' churn probability × (1 − this) */
+                                saveRedShare?: number;
+                                /** @description Yellow accounts' churn probability × (1 − this) */
+                                saveYellowShare?: number;
+                                /** @description Blue (expansion-ready) accounts expand with this probability per quarter (pro rata for the rest of the current one) */
+                                expansionConversion?: number;
+                                /** @description Every account's churn probability × this (capped at 1) */
+                                churnMultiplier?: number;
+                                /** @description Every account's expansion probability × this (capped at 1) */
+                                expansionMultiplier?: number;
+                            };
+                            quarters: {
+                                /** @description First day (YYYY-MM-DD): today for the current quarter */
+                                start: string;
+                                /** @description Last day of the calendar quarter */
+                                end: string;
+                                /** @description Contracts renewing in the quarter among accounts still active at its start: how many, and their ARR */
+                                renewalsDue: {
+                                    /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                    count: {
+                                        /** @description The expected value */
+                                        expected: number;
+                                        /** @description The central 80% interval [lo, hi] */
+                                        p80: [
+                                            number,
+                                            number
+                                        ];
+                                        /** @description The central 90% interval [lo, hi] */
+                                        p90: [
+                                            number,
+                                            number
+                                        ];
+                                    };
+                                    /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                    arr: {
+                                        /** @description The expected value */
+                                        expected: number;
+                                        /** @description The central 80% interval [lo, hi] */
+                                        p80: [
+                                            number,
+                                            number
+                                        ];
+                                        /** @description The central 90% interval [lo, hi] */
+                                        p90: [
+                                            number,
+                                            number
+                                        ];
+                                    };
+                                };
+                                /** @description ARR of the accounts that churn in the quarter (their ARR today) */
+                                churnedArr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description ARR the quarter's expansions add */
+                                expansionArr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description Gross revenue retention: 1 − churned ARR ÷ ARR at the quarter's start */
+                                grr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description Net revenue retention: 1 − churned ARR ÷ ARR at the start + expansion ARR ÷ ARR at the start */
+                                nrr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description The accounts contributing most to the quarter's expected churned ARR and expansion ARR (at most 5 each) */
+                                topAccounts: {
+                                    churn: {
+                                        id: string;
+                                        name: string | null;
+                                        owner: string | null;
+                                        arr: number | null;
+                                        tier: string | null;
+                                        /** @description Its chance to churn in the quarter if still active at its start */
+                                        churnProbability: number;
+                                        /** @description ARR × its chance to churn in the quarter (having survived the quarters before) */
+                                        expectedChurnedArr: number;
+                                    }[];
+                                    expansion: {
+                                        id: string;
+                                        name: string | null;
+                                        owner: string | null;
+                                        arr: number | null;
+                                        tier: string | null;
+                                        /** @description Its chance to expand in the quarter if still active at its start */
+                                        expansionProbability: number;
+                                        /** @description Expansion size × its chance to expand in the quarter (having survived the quarters before) */
+                                        expectedExpansionArr: number;
+                                    }[];
+                                };
+                            }[];
+                            difference: {
+                                /** @description First day (YYYY-MM-DD): today for the current quarter */
+                                start: string;
+                                /** @description Last day of the calendar quarter */
+                                end: string;
+                                /** @description Contracts renewing in the quarter among accounts still active at its start: how many, and their ARR */
+                                renewalsDue: {
+                                    /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                    count: {
+                                        /** @description The expected value */
+                                        expected: number;
+                                        /** @description The central 80% interval [lo, hi] */
+                                        p80: [
+                                            number,
+                                            number
+                                        ];
+                                        /** @description The central 90% interval [lo, hi] */
+                                        p90: [
+                                            number,
+                                            number
+                                        ];
+                                    };
+                                    /** @description A forecast figure: its expected value and its 80% and 90% intervals */
+                                    arr: {
+                                        /** @description The expected value */
+                                        expected: number;
+                                        /** @description The central 80% interval [lo, hi] */
+                                        p80: [
+                                            number,
+                                            number
+                                        ];
+                                        /** @description The central 90% interval [lo, hi] */
+                                        p90: [
+                                            number,
+                                            number
+                                        ];
+                                    };
+                                };
+                                /** @description ARR of the accounts that churn in the quarter (their ARR today) */
+                                churnedArr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description ARR the quarter's expansions add */
+                                expansionArr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description Gross revenue retention: 1 − churned ARR ÷ ARR at the quarter's start */
+                                grr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                                /** @description Net revenue retention: 1 − churned ARR ÷ ARR at the start + expansion ARR ÷ ARR at the start */
+                                nrr: {
+                                    /** @description The expected value */
+                                    expected: number;
+                                    /** @description The central 80% interval [lo, hi] */
+                                    p80: [
+                                        number,
+                                        number
+                                    ];
+                                    /** @description The central 90% interval [lo, hi] */
+                                    p90: [
+                                        number,
+                                        number
+                                    ];
+                                };
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body over 1 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

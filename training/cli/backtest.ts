@@ -6,6 +6,7 @@
  * change" and a straight-line trend, the activity forecast on the calibration/holdout split
  * against the no-change run rate, and how early and how precisely actBy flags churners against
  * the red-tier rule. A table goes to stdout; with --json, a last line with the figures.
+ * `npm run backtest -- --forecast [--d1] …` backtests the revenue forecast instead (forecast-cli.ts).
  */
 import { readCsvFile } from "../dataset";
 import { healthBacktest } from "../backtest/health";
@@ -15,6 +16,7 @@ import { isoDate, isoDay } from "../dates";
 import { parseDaysFlag } from "../snapshots";
 import { type FlagSpec, parseFlags, runCli, UsageError } from "./args";
 import { progress } from "./progress";
+import { forecastCli } from "../backtest/forecast-cli";
 
 const FLAGS = {
   events: { type: "string", required: true, description: "event log CSV with a header row, one row per event" },
@@ -33,7 +35,9 @@ const FLAGS = {
 
 const f3 = (v: number) => v.toFixed(3);
 
-await runCli("backtest", FLAGS, async () => {
+// `--forecast` is its own mode with its own flags: the revenue forecast on D1 (training/backtest/forecast-cli.ts).
+if (process.argv.slice(2).includes("--forecast")) await forecastCli(process.argv.slice(2));
+else await runCli("backtest", FLAGS, async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
   const started = performance.now();
   const log = await readCsvFile(flags.events as string, "--events");

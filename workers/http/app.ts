@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { accountsRoutes } from "../accounts/routes";
 import { adoptionRoutes } from "../adoption/routes";
 import { feedbackRoutes } from "../feedback/routes";
+import { forecastRoutes } from "../forecast/routes";
 import { impactRoutes } from "../impact/routes";
 import { insightsRoutes } from "../insights/routes";
 import { interventionsRoutes } from "../interventions/routes";
@@ -26,7 +27,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes, forecastRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();
