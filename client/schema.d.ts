@@ -896,6 +896,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/roi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ARR protected so far, projected for the year, and what the $2.5M target would need
+         * @description Joins `GET /v1/impact` (measured uplift and ARR protected over the last 365 days, with intervals) and `GET /v1/forecast` (expected churned ARR over the next 4 quarters): projected protection = relative improvement × next year's churned ARR × (1 − holdout share), with the improvement's interval; and, for the target (default $2.5M a year), the improvement it would need here and the portfolio ARR at which the measured improvement would reach it.
+         */
+        get: operations["get_GetRoi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -9436,7 +9456,7 @@ export interface operations {
                             arr: number;
                         };
                         /**
-                         * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                         * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 10 churns or non-churns, or no covariate). null: too little data
                          * @enum {string|null}
                          */
                         method: "cupac" | "newcombe" | null;
@@ -9561,7 +9581,7 @@ export interface operations {
                                 arr: number;
                             };
                             /**
-                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 10 churns or non-churns, or no covariate). null: too little data
                              * @enum {string|null}
                              */
                             method: "cupac" | "newcombe" | null;
@@ -9680,7 +9700,7 @@ export interface operations {
                                 arr: number;
                             };
                             /**
-                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 10 churns or non-churns, or no covariate). null: too little data
                              * @enum {string|null}
                              */
                             method: "cupac" | "newcombe" | null;
@@ -10039,7 +10059,7 @@ export interface operations {
                                 arr: number;
                             };
                             /**
-                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 10 churns or non-churns, or no covariate). null: too little data
                              * @enum {string|null}
                              */
                             method: "cupac" | "newcombe" | null;
@@ -10428,7 +10448,7 @@ export interface operations {
                                 arr: number;
                             };
                             /**
-                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 10 churns or non-churns, or no covariate). null: too little data
                              * @enum {string|null}
                              */
                             method: "cupac" | "newcombe" | null;
@@ -10704,7 +10724,7 @@ export interface operations {
                                 arr: number;
                             };
                             /**
-                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data
+                             * @description cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 10 churns or non-churns, or no covariate). null: too little data
                              * @enum {string|null}
                              */
                             method: "cupac" | "newcombe" | null;
@@ -11934,6 +11954,156 @@ export interface operations {
             };
             /** @description Body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_GetRoi: {
+        parameters: {
+            query?: {
+                /** @description Annual protection to aim for, default 2500000 */
+                target?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ROI statement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asOf: string;
+                        quarter: {
+                            start: string;
+                            end: string;
+                        };
+                        /** @description ARR protected over the last 365 days of closed assignments: `GET /v1/impact`'s arrProtected */
+                        protectedSoFar: {
+                            estimate: number | null;
+                            ci95: [
+                                number,
+                                number
+                            ] | null;
+                        };
+                        /** @description Measured churn cut among treated accounts (impact) */
+                        relativeImprovement: {
+                            estimate: number | null;
+                            ci95: [
+                                number,
+                                number
+                            ] | null;
+                        };
+                        /** @description Expected churned ARR over the next 4 quarters, from the forecast, with the year's 90% interval (the sum of the quarters' bounds: wider than the year's own) */
+                        churnedArrYear: {
+                            expected: number;
+                            p90: [
+                                number,
+                                number
+                            ];
+                        };
+                        /** @description relativeImprovement × churnedArrYear × (1 − holdout share): ARR playbooks would protect in the next year, with the improvement's interval */
+                        projectedYear: {
+                            estimate: number | null;
+                            ci95: [
+                                number,
+                                number
+                            ] | null;
+                        };
+                        target: {
+                            /** @description The brief's annual revenue protection, $2.5M unless ?target= */
+                            annual: number;
+                            /** @description The churn cut that would protect the target at this portfolio's forecast churn */
+                            requiredRelativeImprovement: number | null;
+                            /** @description Portfolio ARR at which the measured improvement would protect the target (same churn share); null without a positive measured improvement */
+                            requiredPortfolioArr: number | null;
+                            reachedAtMeasured: boolean | null;
+                        };
+                        holdoutShare: number;
+                        portfolioArr: number;
+                        /** @description The quarter's ROI in one paragraph, claiming only what the intervals support */
+                        statement: string;
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,6 +16,7 @@ import { monitoringRoutes } from "../monitoring/routes";
 import { opportunitiesRoutes } from "../opportunities/routes";
 import { playbooksRoutes } from "../playbooks/routes";
 import { rescoringRoutes } from "../rescoring/routes";
+import { roiRoutes } from "../roi/routes";
 import { scoringRoutes } from "../scoring/routes";
 import { trajectoriesRoutes } from "../trajectories/routes";
 import { webhooksRoutes } from "../webhooks/routes";
@@ -27,7 +28,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes, forecastRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes, forecastRoutes, roiRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();

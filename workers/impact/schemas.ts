@@ -8,7 +8,7 @@ import { z } from "zod";
 import { holdoutAssignments } from "../../shared/db/schema";
 import { IsoDate } from "../http/schemas";
 import { PlaybookId } from "../playbooks/schemas";
-import { METHODS, MIN_ACCOUNTS_PER_ARM, MIN_CHURNS_PER_ARM, TARGET_RELATIVE_IMPROVEMENT, TRANSITION_DAYS } from "./stats";
+import { METHODS, MIN_ACCOUNTS_PER_ARM, MIN_CHURNS_PER_ARM, MIN_EVENTS_FOR_WALD, TARGET_RELATIVE_IMPROVEMENT, TRANSITION_DAYS } from "./stats";
 
 const assignment = createSelectSchema(holdoutAssignments);
 
@@ -44,7 +44,7 @@ export const ImpactFigures = z.object({
     .enum(METHODS)
     .nullable()
     .describe(
-      "cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than 5 churns or non-churns, or no covariate). null: too little data",
+      `cupac: churn adjusted by the churn probability at assignment, y − θ(x − x̄) with θ pooled within arms, Wald interval; newcombe: unadjusted, Newcombe's hybrid score interval (arms with fewer than ${MIN_EVENTS_FOR_WALD} churns or non-churns, or no covariate). null: too little data`,
     ),
   uplift: Interval("Control churn rate − treated churn rate (adjusted under cupac): the share of accounts playbooks kept"),
   relativeImprovement: Interval("uplift ÷ control churn rate, e.g. 0.25 = a quarter fewer churns; interval by the delta method on the log of the rate ratio"),
