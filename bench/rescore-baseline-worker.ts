@@ -11,9 +11,13 @@
  * It also runs the retention job on the same state, one range (or the logs) per request, for the
  * bench's measurement of retention at scale: `POST /retention?day=YYYY-MM-DD&from=ID&to=ID` (or
  * `&logs=1`) → the counts, and `ms` (its wall time inside the Worker).
+ *
+ * And the CRM export's D1 walk alone, for the bench's export memory control (bench/rescore-export.ts):
+ * `GET /export-walk` reads every page the export reads (`exportPages`) and discards it → `{ rows, ms }`.
  */
 import { db, runBatch } from "../shared/db/write";
 import { insertScoreStatements, type ScoreWrite } from "../shared/db/scores";
+import { exportPages } from "../workers/exports/rows";
 import { processRetention } from "../workers/retention/job";
 
 const WRITE_SIZE = 250;
@@ -22,6 +26,12 @@ export default {
   async fetch(request: Request, env: { DB: D1Database; MODELS: R2Bucket }): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/healthz") return new Response("ok");
+    if (url.pathname === "/export-walk") {
+      const t = Date.now();
+      let rows = 0;
+      for await (const page of exportPages(env as unknown as Env, new Date().toISOString().slice(0, 10))) rows += page.length;
+      return Response.json({ rows, ms: Date.now() - t });
+    }
     if (url.pathname === "/retention") {
       const t = Date.now();
       const part = url.searchParams.get("logs") ? ("logs" as const) : { from: url.searchParams.get("from")!, to: url.searchParams.get("to") || null };

@@ -21,7 +21,7 @@ export const STALL_SECONDS = 180;
 /** The consumer's rows per D1 transaction (WRITE_SIZE in workers/rescoring/chunks.ts). */
 export const WRITE_SIZE = 250;
 
-/** The command line: `--sizes`, `--changed`, `--no-write`, `--keep-state`, `--report-only`. */
+/** The command line: `--sizes`, `--changed`, `--no-write`, `--keep-state`, `--report-only`, `--export-only`. */
 export const { values: flags } = parseArgs({
   options: {
     sizes: { type: "string", default: "10000,100000,1000000" },
@@ -29,6 +29,8 @@ export const { values: flags } = parseArgs({
     "no-write": { type: "boolean" },
     "keep-state": { type: "boolean" },
     "report-only": { type: "boolean" },
+    // Only the CRM export's memory (bench/rescore-export.ts), on a state with one rescoring run.
+    "export-only": { type: "boolean" },
   },
 });
 /** Portfolio sizes to measure, in order. */

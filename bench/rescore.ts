@@ -1,7 +1,7 @@
 /**
  * `npm run bench:rescore [-- --sizes 10000,100000,1000000] [--changed 0.1] [--no-write]
- * [--keep-state] [--report-only]`: batch rescoring at portfolio scale on the local stack, and what
- * it costs D1 in bytes. A million accounts take about 40 minutes on 2 cores and up to ~20 GB of
+ * [--keep-state] [--report-only] [--export-only]`: batch rescoring at portfolio scale on the local
+ * stack, and what it costs D1 in bytes. A million accounts take about 40 minutes on 2 cores and up to ~20 GB of
  * disk while they run (the state, R2 archive and vacuumed copies); `--report-only` rewrites the
  * BENCHMARKS.md section from the saved figures.
  *
@@ -22,7 +22,9 @@
  *    vacuumed), and a shadow score;
  * 6. the retention job on the final state, as on a day 40 days later, range by range, with the
  *    pages it frees and what it archives;
- * 7. the retention arithmetic for a million accounts from the measured sizes.
+ * 7. the retention arithmetic for a million accounts from the measured sizes;
+ * 8. after run 2, the CRM export's memory (bench/rescore-export.ts, its own section
+ *    `rescore-export`); `--export-only` builds the state with one run and measures only that.
  *
  * Each size's figures are kept in .foresight/bench/rescore/results-{size}.json, and the
  * BENCHMARKS.md section `rescore` is written from every size measured so far (each with its date).
@@ -33,6 +35,7 @@ import { whileServing } from "./dev-server";
 import { f, loadAverage as currentLoadAverage, n0 } from "./format";
 import { applyLocalMigrations, freePort, ROOT, run, stopGroup } from "./processes";
 import { bytesOf, d1File, type ScoreRowBytes, scoreRowBytes, type TableBytes, tableBytes } from "./rescore-bytes";
+import { measureExport, measureExportOnly, publishExportReport } from "./rescore-export";
 import { publishReport } from "./rescore-report";
 import { type RunFigures, type SizeResult, saveResult, savedResults } from "./rescore-results";
 import { measureBaseline, rescore, runRetention } from "./rescore-runs";
@@ -75,6 +78,8 @@ async function measureSize(size: number, model: BenchModel, source: string): Pro
       server = await startServer(stateDir, port, path.join(dir, "server-2.log"));
     }
     runs.push(await rescore(server, file, key, `[${n0(size)}] run 2 (daily steady state)`));
+    // The CRM export's memory on the same state (bench/rescore-export.ts; its own section and figures).
+    await measureExport(server, stateDir, key, size, source);
   });
   const serverErrors = [...server.errors];
   const afterRuns = await tableBytes(file);
@@ -146,6 +151,7 @@ async function measureSize(size: number, model: BenchModel, source: string): Pro
 if (flags["report-only"]) {
   // Rewrite the section from the figures already measured (results-*.json), measuring nothing.
   publishReport(savedResults());
+  publishExportReport();
   process.exit(0);
 }
 
@@ -156,8 +162,13 @@ const source = `commit ${(await run("git", ["rev-parse", "--short", "HEAD"])).tr
 log(`serving a copy of the Worker's sources taken now (${path.relative(ROOT, workerDir)}), so edits during the run do not reload it`);
 log(`model ${model.version} (${model.family}, ${model.trees} trees, depth ${model.depth}); sizes ${SIZES.map(n0).join(", ")}`);
 for (const size of SIZES) {
+  if (flags["export-only"]) {
+    await measureExportOnly(size, source);
+    continue;
+  }
   const r = await measureSize(size, model, source);
   log(`[${n0(size)}] done: run 2 ${n0(r.runs[r.runs.length - 1].accountsPerSecond)} accounts/s; baseline ${n0(r.baseline.rowsPerSecond)} rows/s; score row ${n0(r.bytes.scoreFull)} B (${n0(r.bytes.scoreSlim)} B thinned)`);
 }
-publishReport(savedResults());
+if (!flags["export-only"]) publishReport(savedResults());
+publishExportReport();
 process.exit(0);

@@ -856,6 +856,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/exports/scores.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's current score as CSV (or JSON Lines), for a CRM
+         * @description Streams every scored account (id order, 1,000 accounts a D1 query, so memory stays bounded at any portfolio size) with its current score. CSV is RFC 4180: a header record, CRLF line ends, fields holding a comma, a quote or a line break quoted (quotes doubled), UTF-8 with a byte order mark so Excel reads it right (`bom=false` leaves it out). `format=jsonl`: one JSON object per line with the same fields, typed (no BOM). `mapping=salesforce|hubspot` renames the columns to those CRMs' custom-field API names (README "CRM export" lists them with the field types to create). Columns: `id`, `name`, `owner`, `arr`, `churn_probability`, `tier`, `health`, `trend`, `act_by`, `driver_1`, `driver_2`, `driver_3`, `expansion_ready`, `expansion_probability`, `playbook_id`, `playbook_name`, `model_version`, `scored_at`. The playbook is blank for accounts the randomized holdout holds out. Accounts never scored are left out.
+         */
+        get: operations["get_ExportScores"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent daily exports, with fresh signed download links
+         * @description The daily CRM exports (`exports/{day}/scores.csv.gz` in R2), newest day first: `status` (writing, ready, failed), `rows`, `bytes` and `sha256` of the gzipped file, the rescoring run that started it, and for ready ones a fresh `link` (valid for EXPORT_LINK_TTL_SECONDS, 7 days by default) that downloads it without an API key.
+         */
+        get: operations["get_ListExports"];
+        put?: never;
+        /**
+         * Export today's scores now
+         * @description Queues today's (UTC) export, as the daily rescoring run does when it completes: `202 {day, status: "queued"}`, or `"writing"` when it is already under way. When today's export is ready, `200` with it (one export per day: nothing is written again).
+         */
+        post: operations["post_StartExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{date}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a day's export (gzipped CSV), by signed link or with a key
+         * @description The day's `exports/{day}/scores.csv.gz` as stored: the CSV of `GET /v1/exports/scores.csv` (with BOM, no mapping), gzipped, with `content-digest` (its SHA-256). With `expires` and `sig` (the link in `export.ready` and `GET /v1/exports`) no API key is needed: a changed signature or an expired link is a 403 problem. Without them, a key with the admin or score scope. A day with no ready export is a 404.
+         */
+        get: operations["get_DownloadExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/forecast": {
         parameters: {
             query?: never;
@@ -11073,6 +11137,480 @@ export interface operations {
             };
             /** @description The key lacks the scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ExportScores: {
+        parameters: {
+            query?: {
+                /** @description csv (default) or jsonl (JSON Lines: one object per account, the same fields) */
+                format?: "csv" | "jsonl";
+                /** @description Rename the columns to Salesforce's or HubSpot's custom-field API names (README "CRM export") */
+                mapping?: "salesforce" | "hubspot";
+                /** @description CSV only: start with a UTF-8 byte order mark so Excel reads it as UTF-8 (default true) */
+                bom?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_ListExports: {
+        parameters: {
+            query?: {
+                /** @description Days, default 30 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exports */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Newest day first */
+                        exports: {
+                            day: string;
+                            /** @enum {string} */
+                            status: "writing" | "ready" | "failed";
+                            /** @description Accounts in the file */
+                            rows: number;
+                            /** @description Size of the gzipped file */
+                            bytes: number;
+                            /** @description SHA-256 (hex) of the gzipped file as stored and downloaded */
+                            sha256: string | null;
+                            /** @description The rescoring run whose completion started it, if one did */
+                            runId: string | null;
+                            eventId: string | null;
+                            error: string | null;
+                            /** @description When the current attempt began */
+                            createdAt: string;
+                            finishedAt: string | null;
+                            /** @description A fresh signed download link; null unless the export is ready */
+                            link: {
+                                /** @description /v1/exports/{day}?expires=…&sig=…: works without an API key until it expires */
+                                path: string;
+                                /** @description PUBLIC_URL + path; null when the PUBLIC_URL var is empty */
+                                url: string | null;
+                                /** @description When the link stops working (EXPORT_LINK_TTL_SECONDS after it was made) */
+                                expiresAt: string;
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid fields, listed in errors[] */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    post_StartExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Today's export, already ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        day: string;
+                        /** @enum {string} */
+                        status: "writing" | "ready" | "failed";
+                        /** @description Accounts in the file */
+                        rows: number;
+                        /** @description Size of the gzipped file */
+                        bytes: number;
+                        /** @description SHA-256 (hex) of the gzipped file as stored and downloaded */
+                        sha256: string | null;
+                        /** @description The rescoring run whose completion started it, if one did */
+                        runId: string | null;
+                        eventId: string | null;
+                        error: string | null;
+                        /** @description When the current attempt began */
+                        createdAt: string;
+                        finishedAt: string | null;
+                        /** @description A fresh signed download link; null unless the export is ready */
+                        link: {
+                            /** @description /v1/exports/{day}?expires=…&sig=…: works without an API key until it expires */
+                            path: string;
+                            /** @description PUBLIC_URL + path; null when the PUBLIC_URL var is empty */
+                            url: string | null;
+                            /** @description When the link stops working (EXPORT_LINK_TTL_SECONDS after it was made) */
+                            expiresAt: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Queued, or already being written */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        day: string;
+                        /**
+                         * @description queued: a message was sent; writing: today's export is already under way (nothing sent)
+                         * @enum {string}
+                         */
+                        status: "queued" | "writing";
+                    };
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Rate limit exceeded; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    get_DownloadExport: {
+        parameters: {
+            query?: {
+                /** @description Unix time (seconds) the signed link expires at; with `sig`, no API key is needed */
+                expires?: string;
+                /** @description base64url HMAC-SHA256 of `export:{date}:{expires}` */
+                sig?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The export's day (UTC), YYYY-MM-DD */
+                date: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The gzipped CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": string;
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail: string;
+                        instance?: string;
+                        errors?: {
+                            field: string;
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

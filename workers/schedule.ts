@@ -6,6 +6,8 @@
  * To add a cron job: write `(env, now, ctx) => Promise<void>` in its concept's folder, add the
  * cron string to `[triggers] crons` in wrangler.toml and the job here.
  */
+import { consumeExports } from "./exports/job";
+import { ensureDailyExport } from "./exports/queue";
 import { runWeeklyInsights } from "./insights/digest";
 import { runDailyMonitoring } from "./monitoring/job";
 import { consumeRescoreChunks, consumeRescoreDeadLetters, startDailyRescoring } from "./rescoring/consumer";
@@ -23,7 +25,8 @@ export type QueueConsumer = (batch: MessageBatch<unknown>, env: Env, ctx: Execut
 export const CRONS: Record<string, readonly CronJob[]> = {
   // Rescoring first: each retention range waits until the day's run has rescored it.
   "0 2 * * *": [startDailyRescoring, sweepOutbox, startDailyRetention],
-  "17 3 * * *": [runDailyMonitoring],
+  // The CRM export's safety net first (it only queues): today's export if the rescoring run did not start it.
+  "17 3 * * *": [ensureDailyExport, runDailyMonitoring],
   // Monday 01:00: after Sunday's rescoring and monitoring, before Monday's rescoring and retention.
   "0 1 * * 1": [runWeeklyInsights],
 };
@@ -35,6 +38,7 @@ export const QUEUES: Record<string, QueueConsumer> = {
   "foresight-retention-dlq": consumeRetentionDeadLetters,
   "foresight-webhooks": consumeDeliveries,
   "foresight-webhooks-dlq": consumeDeadDeliveries,
+  "foresight-exports": consumeExports,
 };
 
 /** The Worker's `scheduled` handler. */

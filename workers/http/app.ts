@@ -6,6 +6,7 @@ import { fromHono } from "chanfana";
 import { Hono } from "hono";
 import { accountsRoutes } from "../accounts/routes";
 import { adoptionRoutes } from "../adoption/routes";
+import { exportsRoutes } from "../exports/routes";
 import { feedbackRoutes } from "../feedback/routes";
 import { forecastRoutes } from "../forecast/routes";
 import { impactRoutes } from "../impact/routes";
@@ -28,7 +29,7 @@ import { Problem, problemResponse, toProblem } from "./problem";
 import type { RouteTable } from "./routes";
 
 /** Every concept's routes, in the order the OpenAPI document lists them. */
-const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes, forecastRoutes, roiRoutes];
+const ROUTES: RouteTable[] = [scoringRoutes, accountsRoutes, trajectoriesRoutes, modelsRoutes, monitoringRoutes, rescoringRoutes, webhooksRoutes, playbooksRoutes, worklistRoutes, interventionsRoutes, feedbackRoutes, adoptionRoutes, impactRoutes, insightsRoutes, opportunitiesRoutes, exportsRoutes, forecastRoutes, roiRoutes];
 
 export function createApp() {
   const app = new Hono<AppEnv>();

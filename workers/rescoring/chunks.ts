@@ -26,6 +26,7 @@ import { chunkPlaybooks, heldOutNow, matchFor, playbookEntry } from "../playbook
 import { leadDays, modelForecast, type TrajectoryFacts } from "../trajectories/trajectory";
 import type { RunStarted } from "./schemas";
 import { enqueuePendingDeliveries, eventId, eventStatements, type NewEvent } from "../webhooks/outbox";
+import { exportAfterRun } from "../exports/queue";
 
 /** Accounts per queue message, and per D1 transaction inside a message. */
 export const CHUNK_SIZE = 1000;
@@ -251,4 +252,5 @@ export async function finishRun(env: Env, runId: string): Promise<void> {
   await runBatch(d, eventStatements(d, [event]));
   await env.DB.prepare("UPDATE rescore_runs SET portfolio = ?2 WHERE id = ?1").bind(runId, JSON.stringify(portfolio)).run();
   await enqueuePendingDeliveries(env, [event.id]);
+  await exportAfterRun(env, { id: runId, trigger: flipped.trigger, startedAt: flipped.started_at });
 }
