@@ -4,7 +4,8 @@
  * the same account's health 30/60/90 days later (`trajectory/pairs.ts`), then per horizon split
  * the pairs by cutoff date, fit and judge the trees and intervals on the newest cutoffs
  * (`trajectory/fit.ts`), refit on every pair known by then, and write the
- * `foresight-trajectory` artifact with its figures.
+ * `foresight-trajectory` artifact with its figures. With `judge: false` (the backtest, which
+ * judges the model itself) each horizon is cross-fitted by account instead (`trajectory/cross.ts`).
  */
 import { sha256Hex } from "../shared/hash";
 import { buildTrajectoryArtifact, type TrajectoryArtifact, type TrajectoryHorizon, TRAJECTORY_HORIZONS } from "../shared/model/trajectory";
@@ -12,7 +13,8 @@ import { UsageError } from "./errors";
 import { count, fixed, formatPairs, formatTable, percent } from "./report";
 import { writeArtifactJson } from "./train/write";
 import { COVERAGE, fitHorizon, type HorizonScore, type IntervalMethod, pickInterval, scoreHorizon } from "./trajectory/fit";
-import { calibrationSplit, dayString, horizonPairs, panelInputs, splitPairs } from "./trajectory/pairs";
+import { fitHorizonCross } from "./trajectory/cross";
+import { dayString, newestPairs, horizonPairs, panelInputs, splitPairs } from "./trajectory/pairs";
 import { type Panel, type PanelOptions, readPanel } from "./trajectory/panel";
 import { versionId } from "./version";
 
@@ -29,12 +31,24 @@ export interface TrajectoryOptions extends PanelOptions {
   now?: Date;
   onProgress?: (done: number, total: number, label: string) => void;
   /**
-   * false: no hold-out of its own (a caller such as the backtest judges the model): train on the
-   * older pairs, calibrate a conformal interval on the newest `holdout` share of cutoffs and ship
-   * that fit; the summary then has no hold-out figures. Needs far fewer cutoffs. Default true.
+   * false: no hold-out of its own (a caller such as the backtest judges the model): per horizon
+   * the pairs at the newest cutoffs (at most `maxPairs`) are cross-fitted by account on the
+   * log-odds scale, with the 5%/95% quantile trees conformalised on the out-of-fold errors
+   * (`trajectory/cross.ts`), and refitted on them all; the summary then has no hold-out figures.
+   * Needs a single cutoff with a health a horizon later. Default true.
    */
   judge?: boolean;
+  /** With `judge: false`: at most this many pairs per horizon, the newest cutoffs first (default MAX_CROSS_PAIRS). */
+  maxPairs?: number;
 }
+
+/**
+ * Pairs per horizon a `judge: false` fit takes at most, the newest cutoffs first: a rolling
+ * window that bounds each fit's time and follows the newest behaviour (CDNOW backtest, 10,000
+ * against every pair known at each origin: 90-day MAE 7.82 against 7.86, coverage 0.887 against
+ * 0.883; 6,000: 7.86 and 0.889).
+ */
+export const MAX_CROSS_PAIRS = 10_000;
 
 /** One horizon's figures, as the summary prints them and the artifact's metrics hold them. */
 export interface HorizonSummary extends HorizonScore {
@@ -95,15 +109,16 @@ export async function trainTrajectory(options: TrajectoryOptions): Promise<Traje
   const { inputs, rowOf } = panelInputs(panel);
   const horizons: TrajectoryHorizon[] = [];
   const summaries: HorizonSummary[] = [];
+  const crossFits: Record<string, number | string>[] = [];
   const steps = days.length;
   for (const [k, h] of days.entries()) {
     options.onProgress?.(k, steps, `${h}-day horizon`);
     const pairs = horizonPairs(panel, rowOf, h);
     if (options.judge === false) {
-      const cal = calibrationSplit(pairs, holdout);
-      if (!cal) throw new UsageError("--data", `the panel has too few cutoffs with a health ${h} days later (${pairs.row.length} pairs over ${new Set(pairs.cutoff).size} cutoffs) to train and calibrate a ${h}-day forecast by date`);
-      const fit = fitHorizon(panel.signals, inputs, pairs, cal.train, cal.calibration, { seed, deadline: started + (budgetMs * (k + 1)) / steps });
-      horizons.push({ days: h, model: fit.model, interval: fit.intervals.conformal });
+      const fit = fitHorizonCross(panel.signals, inputs, pairs, newestPairs(pairs, options.maxPairs ?? MAX_CROSS_PAIRS), { seed, deadline: started + (budgetMs * (k + 1)) / steps });
+      if (!fit) throw new UsageError("--data", `the panel has too few accounts with a health ${h} days later (${pairs.row.length} pairs) to cross-fit a ${h}-day forecast`);
+      horizons.push({ days: h, model: fit.model, interval: fit.interval, scale: fit.scale });
+      crossFits.push({ days: h, pairs: fit.pairs, outOfFoldMae: fit.mae, point: fit.setting.objective === "quantile" ? "median" : "squared", maxDepth: fit.setting.maxDepth ?? 0, correction: fit.interval.correction });
       continue;
     }
     const split = splitPairs(pairs, holdout, holdout);
@@ -142,6 +157,7 @@ export async function trainTrajectory(options: TrajectoryOptions): Promise<Traje
       coverageTarget: COVERAGE,
       holdout: `per horizon, the newest ${percent(holdout)} of cutoffs; calibration the ${percent(holdout)} before, purged so no fitted target falls after the split it is judged on`,
       horizons: summaries.map((s) => ({ ...s })),
+      ...(crossFits.length ? { crossFitted: crossFits } : {}),
     },
     training: {
       dataSha256: panel.file.sha256,

@@ -9,14 +9,21 @@
  * change of health over the horizon, not its level: trees can only rebuild "health now" as a
  * staircase, and on the synthetic panel (`training/trajectory/synthetic.ts`) level trees were as
  * good at 30 days but worse at 90 (hold-out MAE 5.56 against 4.59). The forecast is health now
- * plus that change, clamped to [0, 100].
+ * plus that change, clamped to [0, 100]; a horizon with `scale: "log-odds"` learns the change of
+ * the log-odds instead and is mapped back (`toScale`, `fromScale`).
  */
 import type { GbdtParams } from "./artifact";
 import { type RawValue, toNumber as parseNumber } from "./features";
 import { GbdtScorer } from "./gbdt/scorer";
 
 export const TRAJECTORY_FORMAT = "foresight-trajectory";
-export const TRAJECTORY_FORMAT_VERSION = 1;
+/**
+ * The newest trajectory format: 2 adds a horizon's `scale`. An artifact is written with the oldest
+ * version that holds it (1 when every horizon is in health points), so a build that reads only 1
+ * refuses a log-odds artifact rather than misreading it; this build reads both.
+ */
+export const TRAJECTORY_FORMAT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 /** Days ahead a trajectory model forecasts by default. */
 export const TRAJECTORY_HORIZONS = [30, 60, 90] as const;
 /** The lookbacks of the "change over the last N days" inputs. */
@@ -178,14 +185,48 @@ export type TrajectoryInterval = { method: "conformal"; halfWidth: number } | { 
 
 export interface TrajectoryHorizon {
   days: number;
-  /** Trees over the inputs (squared error or median): the change of health over `days`. */
+  /** Trees over the inputs (squared error or median): the change of health over `days`, on `scale`. */
   model: GbdtParams;
   interval: TrajectoryInterval;
+  /** The scale the trees and the interval work on; absent means "points". */
+  scale?: TrajectoryScale;
+}
+
+/**
+ * The scales a horizon's change may be learnt on. `points`: health points. `log-odds`: the change
+ * of logit((health + 0.5) / 101), i.e. of the churn model's log-odds that health comes from
+ * (health = 100 × (1 − p)), where a steady drift of the signals moves a calibrated probability
+ * by a steady step; near 0 and 100 a step there is a small change in points, so forecasts and
+ * intervals stay inside the range without being clamped flat.
+ */
+export const TRAJECTORY_SCALES = ["points", "log-odds"] as const;
+export type TrajectoryScale = (typeof TRAJECTORY_SCALES)[number];
+
+/**
+ * Health (0–100) on a horizon's scale.
+ *
+ * @example
+ *   toScale(50, "log-odds"); // 0
+ */
+export function toScale(health: number, scale: TrajectoryScale = "points"): number {
+  if (scale === "points") return health;
+  const q = (Math.min(100, Math.max(0, health)) + 0.5) / 101;
+  return Math.log(q / (1 - q));
+}
+
+/**
+ * Back from a horizon's scale to health points (not yet clamped to 0–100).
+ *
+ * @example
+ *   fromScale(toScale(72, "log-odds"), "log-odds"); // 72
+ */
+export function fromScale(value: number, scale: TrajectoryScale = "points"): number {
+  return scale === "points" ? value : 101 / (1 + Math.exp(-value)) - 0.5;
 }
 
 export interface TrajectoryArtifact {
   format: typeof TRAJECTORY_FORMAT;
-  formatVersion: typeof TRAJECTORY_FORMAT_VERSION;
+  formatVersion: 1 | typeof TRAJECTORY_FORMAT_VERSION;
   /** Unique version id, e.g. `trajectory-20261122-140512-3fa1c2`. */
   version: string;
   createdAt: string;
@@ -222,7 +263,7 @@ export type TrajectoryPieces = Omit<TrajectoryArtifact, "format" | "formatVersio
 export function buildTrajectoryArtifact(p: TrajectoryPieces): TrajectoryArtifact {
   return {
     format: TRAJECTORY_FORMAT,
-    formatVersion: TRAJECTORY_FORMAT_VERSION,
+    formatVersion: p.horizons.some((h) => (h.scale ?? "points") !== "points") ? TRAJECTORY_FORMAT_VERSION : 1,
     version: p.version,
     createdAt: p.createdAt,
     target: "trajectory",
@@ -249,7 +290,7 @@ export function parseTrajectoryArtifact(json: unknown): TrajectoryArtifact {
   const a = json as Partial<TrajectoryArtifact> | null;
   if (!a || typeof a !== "object") throw new Error("trajectory artifact is not a JSON object");
   if (a.format !== TRAJECTORY_FORMAT) throw new Error(`not a Foresight trajectory model (format is ${JSON.stringify(a.format)})`);
-  if (a.formatVersion !== TRAJECTORY_FORMAT_VERSION) throw new Error(`unsupported trajectory format version ${a.formatVersion}; this build reads ${TRAJECTORY_FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(a.formatVersion as number)) throw new Error(`unsupported trajectory format version ${a.formatVersion}; this build reads ${READABLE_VERSIONS.join(" and ")}`);
   if (typeof a.version !== "string" || !/^[A-Za-z0-9._-]{1,100}$/.test(a.version)) throw new Error("trajectory artifact has no valid version");
   if (a.target !== "trajectory") throw new Error(`trajectory artifact has target ${JSON.stringify(a.target)}, not "trajectory"`);
   if (!Array.isArray(a.signals) || a.signals.some((s) => typeof s !== "string")) throw new Error("trajectory artifact has no signal list");
@@ -259,6 +300,8 @@ export function parseTrajectoryArtifact(json: unknown): TrajectoryArtifact {
   a.horizons.forEach((h, k) => {
     if (!Number.isInteger(h?.days) || h.days < 1 || (k > 0 && h.days <= a.horizons![k - 1].days)) throw new Error("trajectory horizons must be whole days >= 1, ascending");
     checkTrees(h.model, `${h.days}-day model`);
+    if (h.scale !== undefined && !TRAJECTORY_SCALES.includes(h.scale)) throw new Error(`trajectory ${h.days}-day scale ${JSON.stringify(h.scale)} is not one of ${TRAJECTORY_SCALES.join(", ")}`);
+    if (a.formatVersion === 1 && (h.scale ?? "points") !== "points") throw new Error(`trajectory format version 1 has no scale; a ${h.days}-day scale ${JSON.stringify(h.scale)} needs version 2`);
     const iv = h.interval;
     if (iv?.method === "conformal") {
       if (!(Number.isFinite(iv.halfWidth) && iv.halfWidth >= 0)) throw new Error(`trajectory ${h.days}-day interval half-width is invalid`);
@@ -295,7 +338,7 @@ export class TrajectoryModel {
   readonly artifact: TrajectoryArtifact;
   readonly signals: readonly string[];
   readonly inputs: readonly string[];
-  private readonly horizons: { days: number; change: GbdtScorer; lower: GbdtScorer | null; upper: GbdtScorer | null; interval: TrajectoryInterval }[];
+  private readonly horizons: { days: number; scale: TrajectoryScale; change: GbdtScorer; lower: GbdtScorer | null; upper: GbdtScorer | null; interval: TrajectoryInterval }[];
 
   constructor(artifact: TrajectoryArtifact) {
     this.artifact = artifact;
@@ -305,7 +348,7 @@ export class TrajectoryModel {
       const iv = h.interval;
       const scorers = { change: new GbdtScorer(h.model), lower: iv.method === "quantile" ? new GbdtScorer(iv.lower) : null, upper: iv.method === "quantile" ? new GbdtScorer(iv.upper) : null };
       for (const s of Object.values(scorers)) if (s && s.width > this.inputs.length) throw new Error(`trajectory ${h.days}-day trees read column ${s.width - 1}, beyond its ${this.inputs.length} inputs`);
-      return { days: h.days, ...scorers, interval: iv };
+      return { days: h.days, scale: h.scale ?? "points", ...scorers, interval: iv };
     });
   }
 
@@ -323,16 +366,18 @@ export class TrajectoryModel {
     const health = x[0];
     if (!Number.isFinite(health)) throw new RangeError("trajectory forecast needs health now (the first input)");
     return this.horizons.map((h) => {
-      const point = health + h.change.margin(x);
+      const base = toScale(health, h.scale);
+      const change = h.change.margin(x);
+      const point = fromScale(base + change, h.scale);
       let lower: number;
       let upper: number;
       if (h.interval.method === "conformal") {
-        lower = point - h.interval.halfWidth;
-        upper = point + h.interval.halfWidth;
+        lower = fromScale(base + change - h.interval.halfWidth, h.scale);
+        upper = fromScale(base + change + h.interval.halfWidth, h.scale);
       } else {
         // Quantile trees fitted apart may cross the point forecast; the interval always holds it.
-        lower = Math.min(point, health + (h.lower as GbdtScorer).margin(x) - h.interval.correction);
-        upper = Math.max(point, health + (h.upper as GbdtScorer).margin(x) + h.interval.correction);
+        lower = Math.min(point, fromScale(base + (h.lower as GbdtScorer).margin(x) - h.interval.correction, h.scale));
+        upper = Math.max(point, fromScale(base + (h.upper as GbdtScorer).margin(x) + h.interval.correction, h.scale));
       }
       return { days: h.days, health: round1(clamp(point)), lower: round1(clamp(lower)), upper: round1(clamp(upper)) };
     });

@@ -20,6 +20,7 @@ describe("timing", () => {
       origin("2024-04-30", { churned: ["a"] }),
     ]);
     // a: flagged from 2024-01-01 (90 days before), b from 01-31 (60), c never (0) → median 60.
+    expect(t.cutoffs).toBe(5);
     expect(t.churners).toBe(3);
     expect(t.medianLeadDays).toBe(60);
     // Red rule: a from 01-31 (60), b from 03-01 (30), c 0 → median 30.

@@ -43,8 +43,11 @@ describe("npm run backtest", () => {
     const figures = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Record<string, Record<string, number>>;
     expect(Object.keys(figures.health).sort()).toEqual(["accounts", "baselineMae", "coverage90", "cutoffs", "mae", "trendBaselineMae"]);
     expect(Object.keys(figures.activity).sort()).toEqual(["actualTotal", "baselineMae", "baselineMsle", "mae", "msle", "total"]);
-    expect(Object.keys(figures.timing).sort()).toEqual(["churners", "flags", "medianLeadDays", "precision", "redRuleFlags", "redRuleMedianLeadDays", "redRulePrecision"]);
+    expect(Object.keys(figures.timing).sort()).toEqual(["churners", "cutoffs", "flags", "medianLeadDays", "precision", "redRuleFlags", "redRuleMedianLeadDays", "redRulePrecision"]);
     expect(figures.health.cutoffs).toBeGreaterThan(3);
+    // The timing half also flags at the last 90 days of cutoffs (3 of them, every 30 days): their churn labels are known, their health 90 days on is not.
+    expect(figures.timing.cutoffs).toBe(figures.health.cutoffs + 3);
+    expect(r.stdout).toMatch(new RegExp(`timing: ${figures.timing.cutoffs} cutoffs \\(`));
     for (const v of [...Object.values(figures.health), ...Object.values(figures.activity), ...Object.values(figures.timing)]) expect(Number.isFinite(v)).toBe(true);
     expect(figures.health.coverage90).toBeGreaterThan(0);
     expect(figures.health.coverage90).toBeLessThanOrEqual(1);

@@ -124,7 +124,9 @@ describe("npm run train -- --target trajectory", () => {
     expect(artifact.inputs).toEqual(trajectoryInputNames(["logins_30d", "tickets_30d"]));
     expect(() => parseArtifact(artifact)).toThrow(/not a Foresight model/);
     expect(() => parseTrajectoryArtifact(JSON.parse(readFileSync(path.join(ROOT, "test/fixtures/telco-model/model.json"), "utf8")))).toThrow(/not a Foresight trajectory model/);
-    expect(() => parseTrajectoryArtifact({ ...artifact, formatVersion: 2 })).toThrow(/format version/);
+    // Health points throughout: written as format 1, which builds that read only 1 still take.
+    expect(artifact.formatVersion).toBe(1);
+    expect(() => parseTrajectoryArtifact({ ...artifact, formatVersion: 3 })).toThrow(/format version/);
     expect(() => parseTrajectoryArtifact({ ...artifact, inputs: artifact.inputs.slice(1) })).toThrow(/inputs/);
 
     // A declining account's path, the way the Worker will hold it: weekly health and signal snapshots.

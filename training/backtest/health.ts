@@ -2,10 +2,12 @@
  * The health half of the backtest: a rolling origin over an event log. At each origin c (a cutoff
  * every `every` days) everything is fitted on what was known at c: a churn model on the snapshot
  * at c − horizon labelled by (c − horizon, c], whose probabilities define health for that origin;
- * and a trajectory model on the panel's pairs whose target lies on or before c. Each account
- * active at c is then forecast 90 days ahead and compared with its health at c + 90 under the same
- * health model, beside "no change" and a straight line through its last 90 days. The flags each
- * origin raises (actBy within 30 days, or red now) feed the timing half.
+ * and a trajectory model on the panel's pairs whose target lies on or before c (cross-fitted by
+ * account, `training/trajectory/cross.ts`). Each account active at c is then forecast 90 days
+ * ahead and, where the log reaches c + 90, compared with its health then under the same health
+ * model, beside "no change" and a straight line through its last 90 days. The flags every origin
+ * raises (actBy within 30 days, or red now) feed the timing half, including the origins of the
+ * last `horizon` days, whose churn labels are known though their health 90 days on is not.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,11 +58,13 @@ export interface HealthBacktest {
   baselineMae: number;
   trendBaselineMae: number;
   coverage90: number;
+  /** Origins the health forecast was judged at (those with a snapshot `horizon` days on). */
   cutoffs: number;
   accounts: number;
   /** Forecast/actual pairs evaluated (accounts × origins). */
   pairs: number;
   origins: { cutoff: string; accounts: number; mae: number; baselineMae: number; trendBaselineMae: number; coverage90: number; source: "model" | "trend" }[];
+  /** Every origin's flags, oldest first: the judged ones and those of the last `horizon` days. */
   flags: OriginFlags[];
 }
 
@@ -104,11 +108,14 @@ export async function healthBacktest(events: Csv, o: HealthBacktestOptions): Pro
   const snaps = panel.snapshots;
   const day = (s: Snapshot) => isoDay(s.summary.cutoff);
   const signals = snaps[0].header.slice(1).filter((h) => h !== LABEL_COLUMN);
-  // Origins: a churn model needs the snapshot `horizon` days back, a test needs the one `horizon` days on.
   const sampled = sampleOf(Math.min(1, (o.trainAccounts ?? 3000) / Math.max(1, snaps[snaps.length - 1].rows.length)));
-  const origins = snaps.filter((s) => snaps.some((t) => day(t) === day(s) - o.horizon) && snaps.some((t) => day(t) === day(s) + o.horizon));
+  // Origins: a churn model needs the snapshot `horizon` days back. Every such cutoff has its churn
+  // label (a snapshot exists only when its horizon is inside the log), so every one flags for the
+  // timing half; the health forecast is judged where the snapshot `horizon` days on exists too.
+  const origins = snaps.filter((s) => snaps.some((t) => day(t) === day(s) - o.horizon));
+  const judged = (s: Snapshot) => snaps.some((t) => day(t) === day(s) + o.horizon);
   const dir = mkdtempSync(join(tmpdir(), "foresight-backtest-"));
-  const out: HealthBacktest = { mae: 0, baselineMae: 0, trendBaselineMae: 0, coverage90: 0, cutoffs: origins.length, accounts: 0, pairs: 0, origins: [], flags: [] };
+  const out: HealthBacktest = { mae: 0, baselineMae: 0, trendBaselineMae: 0, coverage90: 0, cutoffs: origins.filter(judged).length, accounts: 0, pairs: 0, origins: [], flags: [] };
   const seen = new Set<string>();
   let absErr = 0;
   let absBase = 0;
@@ -151,7 +158,7 @@ export async function healthBacktest(events: Csv, o: HealthBacktestOptions): Pro
       try {
         model = new TrajectoryModel((await trainTrajectory({ data: panelFile, id: o.customer, date: PANEL_DATE, budget: o.budget, judge: false, now: new Date(`${origin.summary.cutoff}T00:00:00Z`) })).artifact);
       } catch (err) {
-        // Too few cutoffs yet to train, calibrate and hold out by date: the own-trend fallback forecasts this origin.
+        // Too few accounts with a health a horizon later to cross-fit: the own-trend fallback forecasts this origin.
         o.onNote?.(`${origin.summary.cutoff}: no trajectory model yet, the own trend forecasts (${(err as Error).message.replace(/^--data: /, "")})`);
         model = null;
       }
@@ -203,6 +210,7 @@ export async function healthBacktest(events: Csv, o: HealthBacktestOptions): Pro
         seen.add(id);
       }
       out.flags.push(flags);
+      if (!judged(origin)) continue;
       out.origins.push({ cutoff: origin.summary.cutoff, accounts: n, mae: e / n, baselineMae: b / n, trendBaselineMae: t / n, coverage90: cov / n, source: model ? "model" : "trend" });
       absErr += e;
       absBase += b;

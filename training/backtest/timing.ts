@@ -8,6 +8,12 @@
  * flag could precede it) has a lead time: the days from its first flag in the 180 days before that cutoff
  * to the cutoff, 0 when it was not flagged in that window. A flag is correct when the account is
  * labelled churned at that cutoff or at one in the 180 days after it.
+ *
+ * The cutoffs are every one of the rolling origin with a churn label: unlike the health forecast,
+ * which is judged only where the health `horizon` days on is in the log, a flag needs no more than
+ * the label, so the last `horizon` days of cutoffs flag too (on CDNOW, three more cutoffs and the
+ * churners first labelled in 1998; without them, flagging every account at every cutoff led by
+ * no more than the red rule's 60 days).
  */
 import { isoDay } from "../dates";
 import type { OriginFlags } from "./health";
@@ -20,6 +26,8 @@ export interface Timing {
   churners: number;
   flags: number;
   redRuleFlags: number;
+  /** Cutoffs that flagged: every one with a churn model and a churn label. */
+  cutoffs: number;
 }
 
 const WINDOW = 180;
@@ -77,5 +85,6 @@ export function timing(origins: readonly OriginFlags[]): Timing {
     churners: ours.leads.length,
     flags: ours.flags,
     redRuleFlags: redRule.flags,
+    cutoffs: origins.length,
   };
 }

@@ -73,7 +73,7 @@ else await runCli("backtest", FLAGS, async () => {
     `activity: events per customer from ${calibrationEnd} to ${holdoutEnd}`,
     `  forecast MAE ${f3(activity.mae)}, MSLE ${f3(activity.msle)}; no-change run rate MAE ${f3(activity.baselineMae)}, MSLE ${f3(activity.baselineMsle)}; total ${activity.total.toFixed(0)} forecast, ${activity.actualTotal} actual`,
     "",
-    `timing: ${t.churners} churners; flagged when actBy is within 30 days (${t.flags} flags) vs when red (${t.redRuleFlags} flags)`,
+    `timing: ${t.cutoffs} cutoffs (${health.flags[0]?.cutoff ?? "-"}..${health.flags.at(-1)?.cutoff ?? "-"}: every one with a churn label), ${t.churners} churners; flagged when actBy is within 30 days (${t.flags} flags) vs when red (${t.redRuleFlags} flags)`,
     `  median lead ${t.medianLeadDays} days vs ${t.redRuleMedianLeadDays} for the red rule; precision ${f3(t.precision)} vs ${f3(t.redRulePrecision)}`,
   ];
   console.log(lines.join("\n"));

@@ -7,7 +7,7 @@
  * what is measured is what the Worker computes.
  */
 import type { GbdtParams } from "../../shared/model/artifact";
-import { TrajectoryModel, type TrajectoryForecast, type TrajectoryHorizon, type TrajectoryInterval, trajectoryInputNames, TRAJECTORY_FORMAT, TRAJECTORY_FORMAT_VERSION } from "../../shared/model/trajectory";
+import { toScale, TrajectoryModel, type TrajectoryForecast, type TrajectoryHorizon, type TrajectoryInterval, trajectoryInputNames, type TrajectoryScale, TRAJECTORY_FORMAT, TRAJECTORY_FORMAT_VERSION } from "../../shared/model/trajectory";
 import { type GbdtOptions, trainGbdt } from "../gbdt";
 import type { Pairs, PanelInputs } from "./pairs";
 
@@ -28,7 +28,7 @@ export const SETTINGS: Partial<GbdtOptions>[] = [
   { maxDepth: 5, minChildWeight: 40, objective: "quantile", alpha: 0.5 },
 ];
 const ALWAYS_TRIED = 2;
-const COMMON: Partial<GbdtOptions> = { rounds: 600, learningRate: 0.05, subsample: 0.8, colsample: 0.8, lambda: 1, earlyStoppingRounds: 40 };
+export const COMMON: Partial<GbdtOptions> = { rounds: 600, learningRate: 0.05, subsample: 0.8, colsample: 0.8, lambda: 1, earlyStoppingRounds: 40 };
 
 /** The interval methods, as named in the summary and metrics. */
 export const INTERVAL_METHODS = ["conformal", "quantile", "conformalized-quantile"] as const;
@@ -55,21 +55,21 @@ export interface HorizonScore {
   intervals: Record<IntervalMethod, { coverage: number; width: number }>;
 }
 
-/** Rows `positions` of a horizon's pairs as a training matrix; labels are the change of health. */
-function gather(inputs: PanelInputs, pairs: Pairs, positions: Int32Array): { x: Float64Array; y: Float64Array; rows: number } {
+/** Rows `positions` of a horizon's pairs as a training matrix; labels are the change of health on `scale`. */
+export function gather(inputs: PanelInputs, pairs: Pairs, positions: Int32Array, scale: TrajectoryScale = "points"): { x: Float64Array; y: Float64Array; rows: number } {
   const { cols } = inputs;
   const x = new Float64Array(positions.length * cols);
   const y = new Float64Array(positions.length);
   positions.forEach((p, i) => {
     const r = pairs.row[p];
     x.set(inputs.x.subarray(r * cols, (r + 1) * cols), i * cols);
-    y[i] = pairs.target[p] - inputs.x[r * cols];
+    y[i] = toScale(pairs.target[p], scale) - toScale(inputs.x[r * cols], scale);
   });
   return { x, y, rows: positions.length };
 }
 
 /** The smallest score with at least ⌈(n + 1) q⌉ of n at or below it: split-conformal's quantile. */
-function conformalQuantile(scores: number[], q: number): number {
+export function conformalQuantile(scores: number[], q: number): number {
   const sorted = [...scores].sort((a, b) => a - b);
   const k = Math.min(sorted.length, Math.ceil((sorted.length + 1) * q));
   return sorted[Math.max(0, k - 1)];

@@ -3,7 +3,7 @@
  * `trajectoryInputs`, exactly as the Worker computes them), the pairs (row at cutoff t, the same
  * account's health at t + h ± 3 days) per horizon, and the split of pairs by cutoff date into
  * training, calibration and hold-out, purged so nothing fitted has seen a target after the
- * split it is judged on.
+ * split it is judged on (or, for a model judged elsewhere, the pairs of the newest cutoffs).
  */
 import { nearestPoint, trajectoryInputNames, trajectoryInputs } from "../../shared/model/trajectory";
 import type { Panel } from "./panel";
@@ -22,6 +22,8 @@ export interface PanelInputs {
 export interface Pairs {
   days: number;
   row: Int32Array;
+  /** Index of the pair's account in `panel.accounts`. */
+  account: Int32Array;
   cutoff: Int32Array;
   /** Day number of the row the target came from (t + days ± 3). */
   targetDay: Int32Array;
@@ -102,21 +104,23 @@ function healthSlope(rows: Panel["accounts"][number]["rows"], k: number): number
  */
 export function horizonPairs(panel: Panel, rowOf: number[][], days: number): Pairs {
   const row: number[] = [];
+  const account: number[] = [];
   const cutoff: number[] = [];
   const targetDay: number[] = [];
   const target: number[] = [];
-  panel.accounts.forEach((account, a) => {
-    account.rows.forEach((r, k) => {
+  panel.accounts.forEach((path, a) => {
+    path.rows.forEach((r, k) => {
       if (!Number.isFinite(r.health)) return;
-      const j = nearestPoint(account.healthHistory, r.day + days);
-      if (j < 0 || !Number.isFinite(account.rows[j].health)) return;
+      const j = nearestPoint(path.healthHistory, r.day + days);
+      if (j < 0 || !Number.isFinite(path.rows[j].health)) return;
       row.push(rowOf[a][k]);
+      account.push(a);
       cutoff.push(r.day);
-      targetDay.push(account.rows[j].day);
-      target.push(account.rows[j].health);
+      targetDay.push(path.rows[j].day);
+      target.push(path.rows[j].health);
     });
   });
-  return { days, row: Int32Array.from(row), cutoff: Int32Array.from(cutoff), targetDay: Int32Array.from(targetDay), target: Float64Array.from(target) };
+  return { days, row: Int32Array.from(row), account: Int32Array.from(account), cutoff: Int32Array.from(cutoff), targetDay: Int32Array.from(targetDay), target: Float64Array.from(target) };
 }
 
 /** The newest `share` of the distinct cutoffs among `positions` (at least one): its first day. */
@@ -151,17 +155,26 @@ export function splitPairs(pairs: Pairs, holdout: number, calibration: number): 
 }
 
 /**
- * One split by cutoff date, for a model judged elsewhere (the backtest): the newest
- * `calibration` share of cutoffs calibrates, training the pairs whose targets fall on or before
- * its first cutoff. Null when the pairs span too few cutoffs.
+ * Positions of the pairs at the newest cutoffs, whole cutoffs at a time, until adding the next
+ * older cutoff would pass `most` pairs (the newest cutoff always).
+ *
+ * @example
+ *   newestPairs(pairs, 12_000).length; // <= 12000, unless the newest cutoff alone has more
  */
-export function calibrationSplit(pairs: Pairs, calibration: number): { train: Int32Array; calibration: Int32Array } | null {
-  const all = Array.from({ length: pairs.row.length }, (_, p) => p);
-  const from = newestFrom(pairs, all, calibration);
-  const train = all.filter((p) => pairs.targetDay[p] <= from && pairs.cutoff[p] < from);
-  const calib = all.filter((p) => pairs.cutoff[p] >= from);
-  if (!Number.isFinite(from) || train.length === 0 || calib.length === 0) return null;
-  return { train: Int32Array.from(train), calibration: Int32Array.from(calib) };
+export function newestPairs(pairs: Pairs, most: number): Int32Array {
+  const byCutoff = new Map<number, number[]>();
+  pairs.cutoff.forEach((c, p) => {
+    const at = byCutoff.get(c);
+    if (at) at.push(p);
+    else byCutoff.set(c, [p]);
+  });
+  const out: number[] = [];
+  for (const c of [...byCutoff.keys()].sort((a, b) => b - a)) {
+    const at = byCutoff.get(c) as number[];
+    if (out.length > 0 && out.length + at.length > most) break;
+    out.push(...at);
+  }
+  return Int32Array.from(out.sort((a, b) => a - b));
 }
 
 /** A day number as YYYY-MM-DD. */
